@@ -57,6 +57,8 @@ const (
 //
 // JSON and map keys are the reference's snake_case names (see the `json` tags), so a Python config dict
 // works unchanged. Context parameter keys are the same names with the prefix "bio_" (see ParamPrefix).
+// Validate lists the allowed range of every field; ConfigFromMap, ConfigFromJSON, ToMap and Update read and
+// write the reference's dict form, SetToContext and ConfigFromContext the context parameters.
 type Config struct {
 	// WeightSplittingActivation is f applied to a layer's output before weight splitting: "identity"
 	// (default), "relu", "relu6", "tanh", "sigmoid", "leaky_relu", "gelu", "silu" or "elu".
