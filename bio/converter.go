@@ -152,9 +152,9 @@ type graphState struct {
 	conv       *Converter
 	cfg        Config
 	tracing    bool
-	classifier string            // scope of the last layer reporting an output, skipped by weight splitting
-	order      []string          // scopes of layer outputs in the order they were built
-	activity   map[string]*Node  // batch mean |y| per output unit, by layer scope
+	classifier string           // scope of the last layer reporting an output, skipped by weight splitting
+	order      []string         // scopes of layer outputs in the order they were built
+	activity   map[string]*Node // batch mean |y| per output unit, by layer scope
 }
 
 func lookupState(ctx *context.Context, g *Graph) *graphState {
