@@ -97,8 +97,8 @@ func (c *Converter) SkipWeightSplitting(patterns ...string) *Converter {
 }
 
 // Matches reports whether a layer scope (such as "/model/fc1/dense") matches a pattern: the pattern equals
-// the scope, is a leading part of it ("/model/fc1" matches "/model/fc1/dense"), is a path.Match glob of it
-// ("/model/*/dense"), or, when it does not start with "/", names one of its path elements ("fc1").
+// the scope, is a leading part of it ("/model/fc1" matches "/model/fc1/dense"), is a path.Match glob of it or of a leading
+// part ("/model/*/dense", "/c*"), or, when it does not start with "/", names one of its path elements ("fc1").
 func Matches(scope, pattern string) bool {
 	if pattern == "" {
 		return false
@@ -106,8 +106,11 @@ func Matches(scope, pattern string) bool {
 	if scope == pattern || strings.HasPrefix(scope, strings.TrimSuffix(pattern, "/")+"/") {
 		return true
 	}
-	if ok, _ := path.Match(pattern, scope); ok {
-		return true
+	// A glob matches the scope or any of its leading parts ("/c*" matches "/c1/conv").
+	for prefix := scope; prefix != ""; prefix = prefix[:strings.LastIndex(prefix, "/")] {
+		if ok, _ := path.Match(pattern, prefix); ok {
+			return true
+		}
 	}
 	if !strings.HasPrefix(pattern, "/") {
 		for _, elem := range strings.Split(scope, "/") {
