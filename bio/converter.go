@@ -237,7 +237,8 @@ func (c *Converter) trace(ctx *context.Context, spec any, inputs []*Node, fn tra
 	}()
 	var created []*context.Variable
 	for v := range ctx.IterVariables() {
-		if !existing[v.ScopeAndName()] {
+		// Variables the trace brought in from a checkpoint loader have a value: those stay.
+		if !existing[v.ScopeAndName()] && !v.HasValue() {
 			created = append(created, v)
 		}
 	}

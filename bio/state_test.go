@@ -1,0 +1,354 @@
+package bio_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/bio-transformations/go-bio/bio"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+)
+
+// snapshot copies every variable's value, by scope and name.
+func snapshot(t *testing.T, ctx *context.Context) map[string][]float64 {
+	t.Helper()
+	out := map[string][]float64{}
+	for v := range ctx.IterVariables() {
+		if v.HasValue() && !strings.HasPrefix(v.Scope(), "/metrics") { // metric names carry random ids
+			out[v.ScopeAndName()] = values(t, v)
+		}
+	}
+	return out
+}
+
+func assertSameState(t *testing.T, what string, a, b map[string][]float64) {
+	t.Helper()
+	if len(a) != len(b) {
+		for name := range a {
+			if _, ok := b[name]; !ok {
+				t.Logf("only in the first: %s", name)
+			}
+		}
+		for name := range b {
+			if _, ok := a[name]; !ok {
+				t.Logf("only in the second: %s", name)
+			}
+		}
+		t.Fatalf("%s: %d vs %d variables", what, len(a), len(b))
+	}
+	for name, va := range a {
+		vb, ok := b[name]
+		if !ok {
+			t.Fatalf("%s: variable %s missing", what, name)
+		}
+		for i := range va {
+			if va[i] != vb[i] && !(math.IsNaN(va[i]) && math.IsNaN(vb[i])) {
+				t.Fatalf("%s: %s[%d] = %g vs %g", what, name, i, va[i], vb[i])
+			}
+		}
+	}
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	backend := newBackend(t)
+	cfg := allMechanisms()
+	cfg.FuzzyLRDistribution = bio.Activity
+	cfg.FuzzyLRDynamic = true
+	cfg.FuzzyLRUpdateFreq = 2
+	x, y := blobs(48, 5)
+	adam := func() optimizers.Interface { return optimizers.Adam().LearningRate(0.01).Done() }
+
+	ctx1 := context.New()
+	ctx1.SetParam(context.ParamInitialSeed, int64(3))
+	conv1 := mustConverter(t, cfg)
+	trainer1 := newTrainer(backend, ctx1, conv1, bioMLP(16), adam())
+	trainSteps(t, trainer1, x, y, 3)
+	dir := t.TempDir()
+	h1, err := checkpoints.Build(ctx1).Dir(dir).Done()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h1.Save(); err != nil {
+		t.Fatal(err)
+	}
+	saved := snapshot(t, ctx1)
+	for _, name := range []string{"/bio/hidden/dense/fuzzy_factors", "/bio/hidden/dense/dale_sign", "/bio/hidden/dense/activity", "/bio/rng_state"} {
+		if _, ok := saved[name]; !ok {
+			t.Fatalf("state variable %s not in the context", name)
+		}
+	}
+
+	ctx2 := context.New()
+	if _, err := checkpoints.Build(ctx2).Dir(dir).Done(); err != nil {
+		t.Fatal(err)
+	}
+	conv2 := mustConverter(t, cfg)
+	trainer2 := newTrainer(backend, ctx2.Reuse(), conv2, bioMLP(16), adam())
+	// One more step in both: the resumed context must do exactly what the original does.
+	trainSteps(t, trainer1, x, y, 1)
+	trainSteps(t, trainer2, x, y, 1)
+	after1, after2 := snapshot(t, ctx1), snapshot(t, ctx2)
+	// The model's own RNG state is only used by the initializers: the loaded context leaves it in the
+	// checkpoint loader until something asks for it.
+	if _, ok := after2["/#rngState"]; !ok {
+		delete(after1, "/#rngState")
+	}
+	assertSameState(t, "next step after loading", after1, after2)
+	changed := 0
+	for name, v := range after1 {
+		if s, ok := saved[name]; ok && len(s) == len(v) {
+			for i := range v {
+				if v[i] != s[i] {
+					changed++
+					break
+				}
+			}
+		}
+	}
+	if changed < 5 {
+		t.Fatalf("only %d variables changed in the step after loading", changed)
+	}
+	for v := range ctx2.IterVariables() {
+		name := v.ScopeAndName()
+		if v.Trainable && (strings.HasPrefix(name, "/bio/") || strings.Contains(name, "rngState") || strings.Contains(name, "moment")) {
+			t.Errorf("state variable %s is trainable after loading", name)
+		}
+	}
+}
+
+func TestReproducibleFromSeed(t *testing.T) {
+	backend := newBackend(t)
+	x, y := blobs(48, 6)
+	runOnce := func(bioSeed int64) map[string][]float64 {
+		cfg := allMechanisms()
+		cfg.Seed = bioSeed
+		ctx := context.New()
+		ctx.SetParam(context.ParamInitialSeed, int64(11))
+		trainer := newTrainer(backend, ctx, mustConverter(t, cfg), bioMLP(16), optimizers.StochasticGradientDescent().WithLearningRate(0.2).Done())
+		trainSteps(t, trainer, x, y, 5)
+		return snapshot(t, ctx)
+	}
+	a, b, c := runOnce(7), runOnce(7), runOnce(8)
+	assertSameState(t, "same seed", a, b)
+	name := "/bio/hidden/dense/fuzzy_factors"
+	same := 0
+	for i := range a[name] {
+		if a[name][i] == c[name][i] {
+			same++
+		}
+	}
+	if same > len(a[name])/10 {
+		t.Fatalf("a different bio seed left %d of %d factors equal", same, len(a[name]))
+	}
+}
+
+// maxDiff is the largest absolute difference between the kernels of two contexts.
+func maxDiff(t *testing.T, a, b map[string][]float64) float64 {
+	d := 0.0
+	for name, va := range a {
+		if !strings.HasSuffix(name, "/weights") || strings.HasPrefix(name, "/bio") || strings.Contains(name, "Optimizer") {
+			continue
+		}
+		for i := range va {
+			d = max(d, math.Abs(va[i]-b[name][i]))
+		}
+	}
+	return d
+}
+
+// TestFactorModesUnderAdam shows why factor_mode exists: under Adam, constant per-weight factors on the
+// gradient (the reference's semantics) cancel out, while factors on the update act as per-weight learning
+// rates. Under SGD both act.
+func TestFactorModesUnderAdam(t *testing.T) {
+	backend := newBackend(t)
+	x, y := blobs(60, 8)
+	train := func(fuzzy bool, mode bio.FactorMode, opt optimizers.Interface) map[string][]float64 {
+		cfg := bio.DefaultConfig()
+		cfg.Rejuvenation = false
+		cfg.FuzzyLearningRates = fuzzy
+		cfg.FactorMode = mode
+		ctx := context.New()
+		ctx.SetParam(context.ParamInitialSeed, int64(4))
+		trainer := newTrainer(backend, ctx, mustConverter(t, cfg), bioMLP(16), opt)
+		trainSteps(t, trainer, x, y, 50)
+		return snapshot(t, ctx)
+	}
+	adam := func() optimizers.Interface { return optimizers.Adam().LearningRate(0.01).Done() }
+	sgd := func() optimizers.Interface {
+		return optimizers.StochasticGradientDescent().WithLearningRate(0.1).Done()
+	}
+	plainAdam := train(false, bio.FactorsOnGradient, adam())
+	gradAdam := train(true, bio.FactorsOnGradient, adam())
+	updateAdam := train(true, bio.FactorsOnUpdate, adam())
+	plainSGD := train(false, bio.FactorsOnGradient, sgd())
+	gradSGD := train(true, bio.FactorsOnGradient, sgd())
+	dGradAdam, dUpdateAdam, dGradSGD := maxDiff(t, plainAdam, gradAdam), maxDiff(t, plainAdam, updateAdam), maxDiff(t, plainSGD, gradSGD)
+	t.Logf("max weight difference after 50 steps: Adam gradient-mode %.2e, Adam update-mode %.2e, SGD gradient-mode %.2e",
+		dGradAdam, dUpdateAdam, dGradSGD)
+	if dGradAdam > 1e-3 {
+		t.Errorf("under Adam, factors on the gradient should (nearly) cancel: difference %g", dGradAdam)
+	}
+	if dUpdateAdam < 10*dGradAdam || dUpdateAdam < 1e-3 {
+		t.Errorf("under Adam, factors on the update should act: difference %g (gradient mode %g)", dUpdateAdam, dGradAdam)
+	}
+	if dGradSGD < 1e-3 {
+		t.Errorf("under SGD, factors on the gradient should act: difference %g", dGradSGD)
+	}
+}
+
+func TestInvalidConfigLeavesConverterUnchanged(t *testing.T) {
+	bad := bio.DefaultConfig()
+	bad.DampeningFactor = 1.5
+	if _, err := bio.NewConverter(bad); err == nil || !strings.Contains(err.Error(), "dampening_factor") {
+		t.Fatalf("NewConverter: want an error naming dampening_factor, got %v", err)
+	}
+	if _, err := bio.FromDict(map[string]any{"fuzzy_learning_rate_factor_nuu": 0.1}); err == nil ||
+		!strings.Contains(err.Error(), "fuzzy_learning_rate_factor_nuu") {
+		t.Fatalf("FromDict: want an error naming the unknown key, got %v", err)
+	}
+	conv, err := bio.FromDict(map[string]any{"fuzzy_learning_rate_factor_nu": 0.09, "weight_splitting_Gamma": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := conv.GetConfig()
+	if before.FuzzyLearningRateFactorNu != 0.09 || before.WeightSplittingGamma != 2 {
+		t.Fatalf("FromDict did not apply the values: %+v", before)
+	}
+	for _, m := range []map[string]any{
+		{"crystal_thresh": -1.0},
+		{"rejuvenation_period": 0},
+		{"base_lr": math.NaN()},
+		{"fuzzy_lr_distribution": "zipf"},
+		{"dampening_factor": 0.5, "no_such_key": 1},
+	} {
+		if err := conv.UpdateConfig(m); err == nil {
+			t.Errorf("UpdateConfig(%v): no error", m)
+		}
+		if conv.GetConfig() != before {
+			t.Fatalf("UpdateConfig(%v) failed but changed the configuration", m)
+		}
+	}
+	if err := conv.UpdateConfig(map[string]any{"dampening_factor": 0.5}); err != nil || conv.GetConfig().DampeningFactor != 0.5 {
+		t.Fatalf("valid UpdateConfig: err %v, dampening %g", err, conv.GetConfig().DampeningFactor)
+	}
+}
+
+func TestModelLevelOperations(t *testing.T) {
+	backend := newBackend(t)
+	cfg := bio.DefaultConfig()
+	cfg.Rejuvenation = false
+	conv := mustConverter(t, cfg)
+	if err := conv.RejuvenateWeights(backend, context.New()); err == nil || !strings.Contains(err.Error(), "no converted layers") {
+		t.Fatalf("empty context: want an error, got %v", err)
+	}
+	ctx := context.New()
+	ctx.SetParam(context.ParamInitialSeed, int64(9))
+	trainer := newTrainer(backend, ctx, conv, bioMLP(16), optimizers.StochasticGradientDescent().Done())
+	x, y := blobs(30, 9)
+	trainSteps(t, trainer, x, y, 1)
+	m := conv.Layers(ctx)[0]
+	w0 := values(t, m.Weights)
+
+	if err := conv.UpdateConfig(map[string]any{"rejuvenation_parameter_dre": 2.0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := conv.RejuvenateWeights(backend, ctx); err != nil {
+		t.Fatal(err)
+	}
+	w1 := values(t, m.Weights)
+	changed := 0
+	maxAbs := 0.0
+	for i := range w0 {
+		maxAbs = max(maxAbs, math.Abs(w0[i]))
+		if w0[i] != w1[i] {
+			changed++
+		}
+	}
+	if changed == 0 || changed == len(w0) {
+		t.Fatalf("rejuvenation replaced %d of %d weights", changed, len(w0))
+	}
+	for i := range w1 {
+		if math.Abs(w1[i]) > maxAbs*(1+1e-6) {
+			t.Fatalf("replacement %g outside [−max|W|, max|W|] = ±%g", w1[i], maxAbs)
+		}
+	}
+
+	if err := conv.DalianNetworkInitialization(backend, ctx); err != nil {
+		t.Fatal(err)
+	}
+	sign := values(t, m.SignVar(ctx))
+	w2 := values(t, m.Weights)
+	for i := range w2 {
+		if w2[i] != math.Abs(w1[i])*sign[i] {
+			t.Fatalf("Dale init: W[%d] = %g, want |%g|·%g", i, w2[i], w1[i], sign[i])
+		}
+	}
+	trainSteps(t, trainer, x, y, 3) // plain steps (Dale off in the optimizer) break the signs again
+	if err := conv.EnforceDalesPrinciple(backend, ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range values(t, m.Weights) {
+		if v*sign[i] < 0 {
+			t.Fatalf("after EnforceDalesPrinciple W[%d] = %g has the wrong sign", i, v)
+		}
+	}
+}
+
+func TestTelemetryMetrics(t *testing.T) {
+	backend := newBackend(t)
+	cfg := bio.DefaultConfig()
+	cfg.RejuvenationParameterDre = 2 // replaces a visible fraction every step
+	cfg.SynapticScaling = true
+	conv := mustConverter(t, cfg)
+	ctx := context.New()
+	trainer := newTrainer(backend, ctx, conv, bioMLP(16), optimizers.StochasticGradientDescent().Done())
+	x, y := blobs(30, 10)
+	ms, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]float64{}
+	for i, m := range trainer.TrainMetrics() {
+		if strings.HasPrefix(m.Name(), "bio_") {
+			byName[m.Name()] = float64(ms[i].Value().(float32))
+		}
+	}
+	stats, err := conv.Telemetry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := func(f func(bio.LayerStats) float64) float64 {
+		s := 0.0
+		for _, l := range stats {
+			s += f(l)
+		}
+		return s / float64(len(stats))
+	}
+	want := map[string]float64{
+		"bio_rejuvenated":  mean(func(l bio.LayerStats) float64 { return l.Rejuvenated }),
+		"bio_crystallized": 0,
+		"bio_factor_mean":  mean(func(l bio.LayerStats) float64 { return l.FactorMean }),
+		"bio_factor_min":   mean(func(l bio.LayerStats) float64 { return l.FactorMin }),
+		"bio_factor_max":   mean(func(l bio.LayerStats) float64 { return l.FactorMax }),
+		"bio_activity":     mean(func(l bio.LayerStats) float64 { return l.Activity }),
+	}
+	for name, w := range want {
+		got, ok := byName[name]
+		if !ok || math.Abs(got-w) > 1e-5*(1+math.Abs(w)) {
+			t.Errorf("metric %s = %g (present %v), want %g", name, got, ok, w)
+		}
+	}
+	// Expected fraction for dre = 2 is P(|N(0, m/2)| > |W|): large, but not all.
+	if r := byName["bio_rejuvenated"]; r < 0.05 || r > 0.9 {
+		t.Errorf("rejuvenated fraction %g", r)
+	}
+	if f := byName["bio_factor_mean"]; math.Abs(f-1) > 0.05 {
+		t.Errorf("factor mean %g", f)
+	}
+	if a := byName["bio_activity"]; a <= 0 {
+		t.Errorf("activity %g, want > 0 after one observed step", a)
+	}
+}
