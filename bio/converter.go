@@ -252,3 +252,13 @@ func (c *Converter) trace(ctx *context.Context, spec any, inputs []*Node, fn tra
 func panicf(format string, args ...any) {
 	panic(errors.Errorf(format, args...))
 }
+
+// ConverterFromContext creates a Converter from the configuration in ctx's parameters ("bio_" + reference
+// name, see Config.SetToContext and ConfigFromContext), so that GoMLX's command-line `-set` settings apply.
+func ConverterFromContext(ctx *context.Context) (*Converter, error) {
+	cfg, err := ConfigFromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return NewConverter(cfg)
+}

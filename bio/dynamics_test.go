@@ -1,0 +1,256 @@
+package bio_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/bio-transformations/go-bio/bio"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/gomlx/gomlx/ui/commandline"
+)
+
+func factors(t *testing.T, ctx *context.Context, scope string) []float64 {
+	t.Helper()
+	v := ctx.GetVariableByScopeAndName("/bio"+scope, "fuzzy_factors")
+	if v == nil {
+		t.Fatalf("no factors for %s", scope)
+	}
+	return values(t, v)
+}
+
+func TestDistributionsThroughTheOptimizer(t *testing.T) {
+	backend := newBackend(t)
+	x, y := blobs(30, 12)
+	newRun := func(cfg bio.Config) (*context.Context, *train.Trainer) {
+		ctx := context.New()
+		ctx.SetParam(context.ParamInitialSeed, int64(1))
+		return ctx, newTrainer(backend, ctx, mustConverter(t, cfg), bioMLP(64), optimizers.StochasticGradientDescent().Done())
+	}
+	base := bio.DefaultConfig()
+	base.Rejuvenation = false
+	base.FuzzyLearningRateFactorNu = 0.2
+
+	t.Run("layer_adaptive", func(t *testing.T) {
+		cfg := base
+		cfg.FuzzyLRDistribution = bio.LayerAdaptive
+		ctx, trainer := newRun(cfg)
+		trainSteps(t, trainer, x, y, 1)
+		for scope, nu := range map[string]float64{"/hidden/dense": 0.2, "/out/dense": 0.2 * 0.75} {
+			_, _, lo, hi := moments(factors(t, ctx, scope))
+			if lo < 1-nu-1e-6 || hi > 1+nu+1e-6 || lo > 1-0.8*nu || hi < 1+0.8*nu {
+				t.Errorf("%s: range [%g, %g], want to fill [%g, %g]", scope, lo, hi, 1-nu, 1+nu)
+			}
+		}
+	})
+	t.Run("weight_adaptive", func(t *testing.T) {
+		cfg := base
+		cfg.FuzzyLRDistribution = bio.WeightAdaptive
+		ctx, trainer := newRun(cfg)
+		trainSteps(t, trainer, x, y, 1)
+		s1 := factors(t, ctx, "/hidden/dense")
+		_, std, lo, hi := moments(s1)
+		if std == 0 || lo < 1-1.5*0.2-1e-6 || hi > 1+1.5*0.2+1e-6 {
+			t.Fatalf("drawn factors std %g range [%g, %g]", std, lo, hi)
+		}
+		trainSteps(t, trainer, x, y, 2)
+		s3 := factors(t, ctx, "/hidden/dense")
+		for i := range s1 {
+			if s1[i] != s3[i] {
+				t.Fatalf("weight-adaptive factors were re-drawn after the first step")
+			}
+		}
+	})
+	t.Run("temporal", func(t *testing.T) {
+		cfg := base
+		cfg.FuzzyLRDistribution = bio.Temporal
+		cfg.FuzzyLRDynamic = true
+		cfg.FuzzyLRDecay = 0.5
+		cfg.FuzzyLRUpdateFreq = 2
+		ctx, trainer := newRun(cfg)
+		trainSteps(t, trainer, x, y, 1) // global step 1: no update
+		s1 := factors(t, ctx, "/out/dense")
+		trainSteps(t, trainer, x, y, 1) // global step 2: decay
+		s2 := factors(t, ctx, "/out/dense")
+		trainSteps(t, trainer, x, y, 1) // step 3: no update
+		s3 := factors(t, ctx, "/out/dense")
+		for i := range s1 {
+			if math.Abs((s2[i]-1)-0.5*(s1[i]-1)) > 1e-6 || s3[i] != s2[i] {
+				t.Fatalf("factor %d: %g → %g → %g, want a halving of s−1 at step 2 only", i, s1[i], s2[i], s3[i])
+			}
+		}
+	})
+	t.Run("activity", func(t *testing.T) {
+		cfg := base
+		cfg.FuzzyLRDistribution = bio.Activity
+		cfg.FuzzyLRDynamic = true
+		cfg.FuzzyLRUpdateFreq = 1
+		ctx, trainer := newRun(cfg)
+		trainSteps(t, trainer, x, y, 1)
+		s1 := factors(t, ctx, "/hidden/dense")
+		trainSteps(t, trainer, x, y, 1)
+		s2 := factors(t, ctx, "/hidden/dense")
+		diff := 0
+		for i := range s1 {
+			if s1[i] != s2[i] {
+				diff++
+			}
+		}
+		_, _, lo, hi := moments(s2)
+		if diff < len(s1)/2 || lo < 1-1.5*0.2-1e-6 || hi > 1+1.5*0.2+1e-6 {
+			t.Fatalf("activity re-draw changed %d of %d factors, range [%g, %g]", diff, len(s1), lo, hi)
+		}
+	})
+}
+
+// TestAdamStateResetOnRejuvenation checks that the entries replaced by rejuvenation start with zero Adam
+// moments: in a linear model every gradient entry is non-zero, so after one step the zero entries of the
+// first moment are exactly the rejuvenated ones.
+func TestAdamStateResetOnRejuvenation(t *testing.T) {
+	backend := newBackend(t)
+	cfg := bio.DefaultConfig()
+	cfg.FuzzyLearningRates = false
+	cfg.RejuvenationParameterDre = 1.5
+	conv := mustConverter(t, cfg)
+	ctx := context.New()
+	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
+		conv.Optimizer(optimizers.Adam().LearningRate(0.01).Done()), nil, nil)
+	x := tensors.FromFlatDataAndDimensions(randData(40*4, 31, 1), 40, 4)
+	target := tensors.FromFlatDataAndDimensions(randData(40*3, 32, 1), 40, 3)
+	if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target}); err != nil {
+		t.Fatal(err)
+	}
+	m1 := values(t, ctx.GetVariableByScopeAndName("/AdamOptimizer/lin/dense", "weights_1st_moment"))
+	m2 := values(t, ctx.GetVariableByScopeAndName("/AdamOptimizer/lin/dense", "weights_2nd_moment"))
+	zeros := 0
+	for i := range m1 {
+		if m1[i] == 0 {
+			zeros++
+			if m2[i] != 0 {
+				t.Fatalf("entry %d: first moment reset but second moment %g", i, m2[i])
+			}
+		}
+	}
+	stats, err := conv.Telemetry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := stats[0].Rejuvenated * float64(len(m1))
+	if zeros == 0 || math.Abs(float64(zeros)-want) > 0.5 {
+		t.Fatalf("%d moments reset, %g weights rejuvenated", zeros, want)
+	}
+}
+
+// TestCustomTrainingStep uses the model-level gradient functions in a hand-written training step and checks
+// that, with fuzzy learning rates alone, it gives exactly what the optimizer wrapper gives.
+func TestCustomTrainingStep(t *testing.T) {
+	backend := newBackend(t)
+	cfg := bio.DefaultConfig()
+	cfg.Rejuvenation = false
+	x := tensors.FromFlatDataAndDimensions(randData(10*4, 41, 1), 10, 4)
+	target := tensors.FromFlatDataAndDimensions(randData(10*3, 42, 1), 10, 3)
+
+	wrapped := context.New()
+	wrapped.SetParam(context.ParamInitialSeed, int64(6))
+	conv := mustConverter(t, cfg)
+	trainer := train.NewTrainer(backend, wrapped, conv.Convert(linearModel), mse,
+		conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(0.1).Done()), nil, nil)
+	if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target}); err != nil {
+		t.Fatal(err)
+	}
+
+	custom := context.New()
+	custom.SetParam(context.ParamInitialSeed, int64(6))
+	conv2 := mustConverter(t, cfg)
+	model := conv2.Convert(linearModel)
+	step, err := context.NewExec(backend, custom, func(ctx *context.Context, x, target *Node) *Node {
+		g := x.Graph()
+		ctx.SetTraining(g, true)
+		loss := mse([]*Node{target}, model(ctx, nil, []*Node{x}))
+		grads := ctx.BuildTrainableVariablesGradientsGraph(loss)
+		grads = conv2.FuzzyLearningRates(ctx, g, grads)
+		sgd := optimizers.StochasticGradientDescent().WithLearningRate(0.1).Done().(*optimizers.SGDConfig)
+		sgd.UpdateGraphWithGradients(ctx, grads, loss.DType())
+		return loss
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := step.Exec(x, target); err != nil {
+		t.Fatal(err)
+	}
+	a := values(t, wrapped.GetVariableByScopeAndName("/lin/dense", "weights"))
+	b := values(t, custom.GetVariableByScopeAndName("/lin/dense", "weights"))
+	assertClose(t, "custom step vs optimizer wrapper", b, a, 0)
+
+	// The other model-level functions build and change the gradients; L1Reg is Σ|W|.
+	other, err := context.NewExec(backend, custom.Reuse(), func(ctx *context.Context, x, target *Node) []*Node {
+		g := x.Graph()
+		loss := mse([]*Node{target}, model(ctx, nil, []*Node{x}))
+		grads := ctx.BuildTrainableVariablesGradientsGraph(loss)
+		vol := conv2.VolumeDependentLR(ctx, g, grads)
+		sc := conv2.ScaleGrad(ctx, g, grads)
+		cr := conv2.Crystallize(ctx, g, grads)
+		return []*Node{grads[0], vol[0], sc[0], cr[0], conv2.L1Reg(ctx, g)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := other.Exec(x, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g0 := tensors.MustCopyFlatData[float64](outs[0])
+	vol := tensors.MustCopyFlatData[float64](outs[1])
+	if vol[0] == g0[0] {
+		t.Errorf("volume-dependent factors left the gradient unchanged")
+	}
+	assertClose(t, "ScaleGrad before any activity", tensors.MustCopyFlatData[float64](outs[2]), g0, 0)
+	assertClose(t, "Crystallize returns the gradient", tensors.MustCopyFlatData[float64](outs[3]), g0, 0)
+	l1 := 0.0
+	for _, v := range b {
+		l1 += math.Abs(v)
+	}
+	assertClose(t, "L1Reg", tensors.MustCopyFlatData[float64](outs[4]), []float64{l1}, 1e-12)
+}
+
+func TestConverterFromContextWithCommandLine(t *testing.T) {
+	ctx := context.New()
+	bio.DefaultConfig().SetToContext(ctx)
+	if _, err := commandline.ParseContextSettings(ctx, "bio_fuzzy_learning_rate_factor_nu=0.09;bio_weight_splitting_Gamma=2"); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := bio.ConverterFromContext(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg := conv.GetConfig(); cfg.FuzzyLearningRateFactorNu != 0.09 || cfg.WeightSplittingGamma != 2 {
+		t.Fatalf("settings not applied: %+v", cfg)
+	}
+	ctx.SetParam("bio_dampening_factor", 2.0)
+	if _, err := bio.ConverterFromContext(ctx); err == nil {
+		t.Fatal("invalid dampening_factor in the context: no error")
+	}
+}
+
+func TestRestoreTrainableFlags(t *testing.T) {
+	ctx := context.New()
+	for _, name := range []string{"/bio/x/dense/fuzzy_factors", "/#rngState", "/global_step", "/AdamOptimizer/x/dense/weights_1st_moment", "/x/dense/weights", "/x/batch_normalization/mean", "/x/batch_normalization/scale"} {
+		scope, n := context.SplitScope(name)
+		ctx.InAbsPath(scope).Checked(false).VariableWithValue(n, float32(0))
+	}
+	if err := bio.RestoreTrainableFlags(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"/bio/x/dense/fuzzy_factors": false, "/#rngState": false, "/global_step": false,
+		"/AdamOptimizer/x/dense/weights_1st_moment": false, "/x/dense/weights": true, "/x/batch_normalization/mean": false,
+		"/x/batch_normalization/scale": true}
+	for v := range ctx.IterVariables() {
+		if w, ok := want[v.ScopeAndName()]; ok && v.Trainable != w {
+			t.Errorf("%s trainable = %v, want %v", v.ScopeAndName(), v.Trainable, w)
+		}
+	}
+}
