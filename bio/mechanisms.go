@@ -181,14 +181,23 @@ func VolumeFactors(rng, w *Node, baseLR, stability, variability float64) (*Node,
 
 // RejuvenationDraw applies the paper's rule: m = max|W|; τ = |N(0, m/d)| per weight; where |W| < τ the
 // weight is replaced by a draw of U(−m, m). It returns the new weights and the replaced-mask.
+//
+// It draws one uniform u per weight instead of a normal and a uniform, with the same joint distribution:
+// the replacement probability is p = P(|N(0, m/d)| > |W|) = erfc(|W|·d/(m·√2)); the weight is replaced
+// where u < p, and then u/p is itself uniform on [0, 1), so m·(2u/p − 1) is the U(−m, m) draw. (In float32,
+// probabilities below ~1e-7, for |W| > 5.3·m/d, round to 0.)
 func RejuvenationDraw(rng, w *Node, dre float64) (newRNG, newW, mask *Node) {
+	g := w.Graph()
 	absW := Abs(w)
 	m := ReduceAllMax(absW)
-	rng, z := RandomNormal(rng, w.Shape())
-	tau := Abs(Mul(z, DivScalar(m, dre)))
-	mask = LessThan(absW, tau)
-	rng, e := uniformSpread(rng, w.Shape())
-	fresh := Mul(e, m)
+	positive := GreaterThan(m, ScalarZero(g, m.DType()))
+	safeM := Where(positive, m, ScalarOne(g, m.DType()))
+	p := OneMinus(Erf(MulScalar(Div(absW, safeM), dre/math.Sqrt2)))
+	p = Where(positive, p, ZerosLike(p))
+	rng, u := RandomUniform(rng, w.Shape())
+	mask = LessThan(u, p)
+	safeP := Where(mask, p, OnesLike(p))
+	fresh := Mul(AddScalar(MulScalar(Div(u, safeP), 2), -1), m)
 	return rng, Where(mask, fresh, w), mask
 }
 
