@@ -2,7 +2,12 @@ module github.com/bio-transformations/go-bio
 
 go 1.26
 
-require github.com/gomlx/gomlx v0.26.0
+require (
+	github.com/gomlx/gomlx v0.26.0
+	github.com/pkg/errors v0.9.1
+	gonum.org/v1/gonum v0.17.0
+	gonum.org/v1/plot v0.15.2
+)
 
 require (
 	codeberg.org/go-fonts/liberation v0.5.0 // indirect
@@ -26,7 +31,6 @@ require (
 	github.com/mattn/go-runewidth v0.0.16 // indirect
 	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
 	github.com/muesli/termenv v0.16.0 // indirect
-	github.com/pkg/errors v0.9.1 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/schollz/progressbar/v3 v3.18.0 // indirect
@@ -37,7 +41,5 @@ require (
 	golang.org/x/sys v0.39.0 // indirect
 	golang.org/x/term v0.38.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
-	gonum.org/v1/gonum v0.17.0 // indirect
-	gonum.org/v1/plot v0.15.2 // indirect
 	k8s.io/klog/v2 v2.130.1 // indirect
 )

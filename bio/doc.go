@@ -32,7 +32,7 @@
 //   - L1 regularisation: λ·Σ|W| added to the training loss.
 //
 // All per-step work runs inside the training graph, in one execution per step, with the library's own RNG
-// state ("/bio/rng_state", seeded by Config.Seed); the per-layer state (factors, Dale signs, activities,
+// state (one per layer, seeded by Config.Seed and the layer scope); the per-layer state (factors, Dale signs, activities,
 // telemetry) lives in non-trainable context variables under "/bio", saved and restored by GoMLX
 // checkpoints.
 //

@@ -10,8 +10,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
 
-// StateScope is the root scope under which the library keeps its state: per converted layer
-// "/bio<layer scope>/<name>" (fuzzy factors, Dale signs, activity, telemetry), and "/bio/rng_state".
+// StateScope is the root scope under which the library keeps its state, per converted layer:
+// "/bio<layer scope>/<name>" (fuzzy factors, Dale signs, activity, RNG state, telemetry).
 const StateScope = "/bio"
 
 // Module is the Go counterpart of the reference's BioModule: the handle of one converted layer (one synapse
@@ -150,23 +150,24 @@ func (m *Module) flagVar(ctx *context.Context, name string) *context.Variable {
 	return m.stateCtx(ctx).VariableWithValue(name, false).SetTrainable(false)
 }
 
-// rngVar is the library's own RNG state for per-step draws, seeded from Config.Seed, so that the model's
-// other random numbers (dropout, initialisation) do not change the bio draws and the other way round.
-func (c *Converter) rngVar(ctx *context.Context) *context.Variable {
-	seed := c.GetConfig().Seed
+// rngVar is the layer's own RNG state for its per-step draws (volume factors, rejuvenation, re-drawn
+// factors), seeded from Config.Seed and the layer's scope: the draws of a layer do not depend on the other
+// layers, on the order in which layers are met (a context loaded from a checkpoint lists its variables in
+// another order), nor on the model's own random numbers (dropout, initialisation).
+func (m *Module) rngVar(ctx *context.Context) *context.Variable {
+	seed := seedFor(m.conv.GetConfig().Seed, m.Scope, "steps")
 	init := func(g *Graph, shape shapes.Shape) *Node { return RNGStateFromSeedForGraph(g, seed) }
-	return ctx.InAbsPath(StateScope).Checked(false).WithInitializer(init).
-		VariableWithShape("rng_state", RNGStateShape).SetTrainable(false)
+	return m.stateCtx(ctx).WithInitializer(init).VariableWithShape("rng_state", RNGStateShape).SetTrainable(false)
 }
 
-// rngStream threads the library's RNG state through the graph being built.
+// rngStream threads a layer's RNG state through the graph being built.
 type rngStream struct {
 	v     *context.Variable
 	state *Node
 }
 
-func (c *Converter) newRNG(ctx *context.Context, g *Graph) *rngStream {
-	v := c.rngVar(ctx)
+func (m *Module) newRNG(ctx *context.Context, g *Graph) *rngStream {
+	v := m.rngVar(ctx)
 	return &rngStream{v: v, state: v.ValueGraph(g)}
 }
 
@@ -190,7 +191,7 @@ func (m *Module) Crystallize(ctx *context.Context, grad *Node) *Node {
 
 // VolumeDependentLR scales the gradient by fresh volume-dependent factors (BioModule.volume_dependent_lr).
 func (m *Module) VolumeDependentLR(ctx *context.Context, grad *Node) *Node {
-	r := m.conv.newRNG(ctx, grad.Graph())
+	r := m.newRNG(ctx, grad.Graph())
 	f := m.volumeFactors(r, m.Weights.ValueGraph(grad.Graph()))
 	r.save()
 	return Mul(grad, f)
@@ -233,7 +234,7 @@ func (m *Module) ObserveActivity(ctx *context.Context, batch *Node) {
 // the paper's rule, see RejuvenationDraw). It sets the weights in the graph and returns the mask of replaced
 // entries; the optimizer wrapper also clears their optimizer state.
 func (m *Module) RejuvenateWeights(ctx *context.Context, g *Graph) *Node {
-	r := m.conv.newRNG(ctx, g)
+	r := m.newRNG(ctx, g)
 	w := m.Weights.ValueGraph(g)
 	var newW, mask *Node
 	r.state, newW, mask = RejuvenationDraw(r.state, w, m.conv.GetConfig().RejuvenationParameterDre)

@@ -52,6 +52,7 @@ type layerStep struct {
 	before       *Node // weights before the update
 	updateFactor *Node // factors applied to the update (factor_mode "update"), or nil
 	crystallized *Node // mask, or nil
+	rng          *rngStream
 }
 
 // UpdateGraph implements optimizers.Interface.
@@ -91,11 +92,11 @@ func (o *bioOptimizer) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 		grads = ctx.BuildTrainableVariablesGradientsGraph(loss)
 	}
 	st := lookupState(ctx, g)
-	rng := o.conv.newRNG(ctx, g)
 	steps := make([]*layerStep, len(mods))
 	for li, m := range mods {
 		w := m.Weights.ValueGraph(g)
-		ls := &layerStep{m: m, before: w}
+		rng := m.newRNG(ctx, g)
+		ls := &layerStep{m: m, before: w, rng: rng}
 		steps[li] = ls
 		var factor *Node
 		mul := func(f *Node) {
@@ -162,7 +163,7 @@ func (o *bioOptimizer) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 	}
 
 	for _, ls := range steps {
-		m := ls.m
+		m, rng := ls.m, ls.rng
 		w := m.Weights.ValueGraph(g)
 		if ls.updateFactor != nil {
 			w = Add(ls.before, Mul(ConvertDType(ls.updateFactor, w.DType()), Sub(w, ls.before)))
@@ -195,8 +196,8 @@ func (o *bioOptimizer) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 			sv.SetValueGraph(Where(everyN(cfg.FuzzyLRUpdateFreq), next, s))
 		}
 		o.conv.recordTelemetry(ctx, g, m, cfg, rejuvenated, ls.crystallized)
+		rng.save()
 	}
-	rng.save()
 }
 
 // resetOptimizerState clears, at the masked entries, the wrapped optimizer's per-weight state: the

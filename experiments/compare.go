@@ -1,0 +1,309 @@
+package experiments
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bio-transformations/go-bio/bio"
+	"github.com/bio-transformations/go-bio/datasets/idx"
+)
+
+// Variant groups of the comparison.
+const (
+	// GroupFactorial is the paper's full factorial design rejuvenation × fuzzy learning rates × Γ ∈ {0, 2}.
+	GroupFactorial = "factorial"
+	// GroupOneAtATime holds the other mechanisms, each added alone to the baseline.
+	GroupOneAtATime = "one-at-a-time"
+)
+
+// BaselineName is the name of the reference variant: no mechanism, the unconverted model with plain SGD.
+const BaselineName = "baseline"
+
+// Variant is one configuration of the comparison.
+type Variant struct {
+	// Name identifies the variant, e.g. "fuzzy+rejuvenation+Γ2".
+	Name string `json:"name"`
+	// Group is GroupFactorial or GroupOneAtATime.
+	Group string `json:"group"`
+	// Bio is nil for the baseline.
+	Bio *bio.Config `json:"bio,omitempty"`
+}
+
+// PaperBioConfig returns the bio configuration of the paper's experiments: the package defaults with
+// ν = 0.09 and d = 14 (rejuvenation every step), every mechanism switched off; variants switch theirs on.
+func PaperBioConfig() bio.Config {
+	c := bio.DefaultConfig()
+	c.FuzzyLearningRateFactorNu = 0.09
+	c.RejuvenationParameterDre = 14
+	c.RejuvenationPeriod = 1
+	c.FuzzyLearningRates, c.Rejuvenation, c.Crystallization = false, false, false
+	c.VolumeDependentLR, c.SynapticScaling, c.L1Regularization, c.ApplyDalesPrinciple = false, false, false, false
+	c.WeightSplittingGamma = 0
+	return c
+}
+
+// DesignVariants returns the comparison's variants built on base (whose mechanism switches are ignored):
+// first the 8 factorial variants rejuvenation × fuzzy × Γ ∈ {0, 2}, "baseline" first; then the one-at-a-time
+// variants volume-dependent lr, crystallization, Dale's principle and synaptic scaling, each alone.
+func DesignVariants(base bio.Config) []Variant {
+	off := base
+	off.FuzzyLearningRates, off.Rejuvenation, off.Crystallization = false, false, false
+	off.VolumeDependentLR, off.SynapticScaling, off.L1Regularization, off.ApplyDalesPrinciple = false, false, false, false
+	off.WeightSplittingGamma = 0
+	var vs []Variant
+	for _, gamma := range []int{0, 2} {
+		for _, rejuv := range []bool{false, true} {
+			for _, fuzzy := range []bool{false, true} {
+				if gamma == 0 && !rejuv && !fuzzy {
+					vs = append(vs, Variant{Name: BaselineName, Group: GroupFactorial})
+					continue
+				}
+				c := off
+				c.FuzzyLearningRates, c.Rejuvenation, c.WeightSplittingGamma = fuzzy, rejuv, gamma
+				var parts []string
+				if fuzzy {
+					parts = append(parts, "fuzzy")
+				}
+				if rejuv {
+					parts = append(parts, "rejuvenation")
+				}
+				if gamma > 0 {
+					parts = append(parts, fmt.Sprintf("Γ%d", gamma))
+				}
+				vs = append(vs, Variant{Name: strings.Join(parts, "+"), Group: GroupFactorial, Bio: &c})
+			}
+		}
+	}
+	for _, one := range []struct {
+		name string
+		set  func(c *bio.Config)
+	}{
+		{"volume_lr", func(c *bio.Config) { c.VolumeDependentLR = true }},
+		{"crystallize", func(c *bio.Config) { c.Crystallization = true }},
+		{"dale", func(c *bio.Config) { c.ApplyDalesPrinciple = true }},
+		{"synaptic_scaling", func(c *bio.Config) { c.SynapticScaling = true }},
+	} {
+		c := off
+		one.set(&c)
+		vs = append(vs, Variant{Name: one.name, Group: GroupOneAtATime, Bio: &c})
+	}
+	return vs
+}
+
+// CompareConfig is the design of a comparison.
+type CompareConfig struct {
+	// Model and Width select the network (see ModelFactory).
+	Model string `json:"model"`
+	Width int    `json:"width"`
+	// Seeds is the number of seeds per variant, FirstSeed the first (seeds FirstSeed, FirstSeed+1, ...).
+	Seeds     int   `json:"seeds"`
+	FirstSeed int64 `json:"first_seed"`
+	// Epochs, LR, BatchSize and EvalEvery are those of every run (see RunConfig).
+	Epochs    int     `json:"epochs"`
+	LR        float64 `json:"lr"`
+	BatchSize int     `json:"batch_size"`
+	EvalEvery int     `json:"eval_every"`
+	// Split forms the training and validation sets (the paper's 5-fold ShuffleSplit by default).
+	Split SplitConfig `json:"split"`
+	// Base is the bio configuration the variants are built on (PaperBioConfig by default).
+	Base bio.Config `json:"base"`
+	// Variants, when not empty, keeps only the variants with these names (the baseline is always kept).
+	Variants []string `json:"variants,omitempty"`
+	// Parallel is the number of runs executed at once (default runtime.NumCPU()).
+	Parallel int `json:"parallel"`
+}
+
+// DefaultCompareConfig is the reduced design for quick runs: FCNet 784-1000-10, 5 seeds, 10 epochs,
+// lr DefaultLR (0.05, since 10 epochs at the paper's 1e-3 barely train), batch 100, the paper's split.
+func DefaultCompareConfig() CompareConfig {
+	return CompareConfig{Model: "fcnet", Width: DefaultFCNetWidth, Seeds: 5, Epochs: 10, LR: DefaultLR,
+		BatchSize: DefaultBatchSize, Split: SplitConfig{ValFraction: DefaultValFraction}, Base: PaperBioConfig(),
+		Parallel: runtime.NumCPU()}
+}
+
+// PaperCompareConfig is the paper's full-size design: FCNet 784-1000-10, 5 seeds (folds), 200 epochs,
+// SGD lr 1e-3, batch 100, train+test merged with 10 % validation. (On 2 CPU cores with the Go backend this
+// takes weeks; it is here so that the full design is one flag away.)
+func PaperCompareConfig() CompareConfig {
+	c := DefaultCompareConfig()
+	c.Epochs, c.LR = 200, PaperLR
+	return c
+}
+
+// DemoCompareConfig is a reduced design that runs in a few minutes on 2 CPU cores: FCNet 784-100-10,
+// 10,000 training and 1,000 validation images (subsamples of the paper's split), 3 epochs (300 steps),
+// 2 seeds, evaluation every 25 steps, lr 0.1 (a few hundred steps at 0.05 stay below 90 %, which would leave
+// the steps-to-90 % column empty).
+func DemoCompareConfig() CompareConfig {
+	c := DefaultCompareConfig()
+	c.Width, c.Seeds, c.Epochs, c.EvalEvery, c.LR = 100, 2, 3, 25, 0.1
+	c.Split.TrainSize, c.Split.ValSize = 10000, 1000
+	return c
+}
+
+// Validate returns an error naming the first invalid field.
+func (c CompareConfig) Validate() error {
+	switch {
+	case c.Seeds <= 0:
+		return fmt.Errorf("compare: seeds=%d must be > 0", c.Seeds)
+	case c.Parallel < 0:
+		return fmt.Errorf("compare: parallel=%d must be >= 0", c.Parallel)
+	case c.Split.ValFraction < 0 || c.Split.ValFraction >= 1:
+		return fmt.Errorf("compare: val_fraction=%g must be in (0, 1)", c.Split.ValFraction)
+	case c.Split.TrainSize < 0:
+		return fmt.Errorf("compare: train_size=%d must be >= 0", c.Split.TrainSize)
+	case c.Split.ValSize < 0:
+		return fmt.Errorf("compare: val_size=%d must be >= 0", c.Split.ValSize)
+	}
+	probe := RunConfig{Variant: "compare", Model: c.Model, Width: c.Width, Epochs: c.Epochs, LR: c.LR,
+		BatchSize: c.BatchSize, EvalEvery: c.EvalEvery, Bio: &c.Base}
+	return probe.Validate()
+}
+
+// SelectedVariants returns DesignVariants(c.Base) filtered by c.Variants (the baseline always first), or an
+// error naming an unknown variant.
+func (c CompareConfig) SelectedVariants() ([]Variant, error) {
+	all := DesignVariants(c.Base)
+	if len(c.Variants) == 0 {
+		return all, nil
+	}
+	keep := map[string]bool{BaselineName: true}
+	for _, name := range c.Variants {
+		name = strings.TrimSpace(name)
+		found := false
+		for _, v := range all {
+			if v.Name == name {
+				found = true
+			}
+		}
+		if !found {
+			var names []string
+			for _, v := range all {
+				names = append(names, v.Name)
+			}
+			return nil, fmt.Errorf("compare: unknown variant %q (known: %s)", name, strings.Join(names, ", "))
+		}
+		keep[name] = true
+	}
+	var out []Variant
+	for _, v := range all {
+		if keep[v.Name] {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// CompareResult holds every run of a comparison.
+type CompareResult struct {
+	Config   CompareConfig `json:"config"`
+	Variants []Variant     `json:"variants"`
+	// Runs are ordered by variant (in Variants order), then seed.
+	Runs []*RunResult `json:"runs"`
+	// WallSeconds is the duration of the whole comparison.
+	WallSeconds float64 `json:"wall_seconds"`
+	// Started is the start time (RFC 3339).
+	Started string `json:"started"`
+}
+
+// Compare runs every variant of cfg with every seed, cfg.Parallel runs at a time (each with its own backend),
+// on splits of the official train and test sets made by Split. A failed run is recorded (RunResult.Error) and
+// does not stop the others; Compare returns an error only for an invalid design or when every run failed.
+// log, when not nil, receives one line per finished run.
+func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions, log io.Writer) (*CompareResult, error) {
+	if cfg.Parallel == 0 {
+		cfg.Parallel = runtime.NumCPU()
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	variants, err := cfg.SelectedVariants()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	res := &CompareResult{Config: cfg, Variants: variants, Started: start.Format(time.RFC3339)}
+
+	// The data of each seed, shared (read-only) by all variants.
+	type split struct{ train, val *idxDataset }
+	splits := make([]split, cfg.Seeds)
+	for s := range splits {
+		tr, va, err := Split(trainSet, testSet, cfg.Split, cfg.FirstSeed+int64(s))
+		if err != nil {
+			return nil, err
+		}
+		splits[s] = split{tr, va}
+	}
+
+	type job struct {
+		index int
+		cfg   RunConfig
+		seedN int
+	}
+	var jobs []job
+	for _, v := range variants {
+		for s := 0; s < cfg.Seeds; s++ {
+			rc := RunConfig{Variant: v.Name, Model: cfg.Model, Width: cfg.Width, Seed: cfg.FirstSeed + int64(s),
+				Epochs: cfg.Epochs, LR: cfg.LR, BatchSize: cfg.BatchSize, EvalEvery: cfg.EvalEvery}
+			if v.Bio != nil {
+				b := *v.Bio
+				b.Seed = rc.Seed
+				rc.Bio = &b
+			}
+			jobs = append(jobs, job{index: len(jobs), cfg: rc, seedN: s})
+		}
+	}
+	res.Runs = make([]*RunResult, len(jobs))
+	runOpts := opts
+	runOpts.Progress, runOpts.Checkpoint, runOpts.Resume, runOpts.Log = false, "", false, nil
+
+	var mu sync.Mutex
+	done, failed := 0, 0
+	queue := make(chan job)
+	var wg sync.WaitGroup
+	for w := 0; w < min(cfg.Parallel, len(jobs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range queue {
+				sp := splits[j.seedN]
+				r, err := Run(j.cfg, sp.train, sp.val, runOpts)
+				if err != nil {
+					r = &RunResult{Config: j.cfg, Error: err.Error()}
+				}
+				mu.Lock()
+				res.Runs[j.index] = r
+				done++
+				if err != nil {
+					failed++
+				}
+				if log != nil {
+					if err != nil {
+						_, _ = fmt.Fprintf(log, "[%d/%d] %s seed %d FAILED: %v\n", done, len(jobs), j.cfg.Variant, j.cfg.Seed, err)
+					} else {
+						_, _ = fmt.Fprintf(log, "[%d/%d] %s seed %d: val acc %.4f, %d steps, %.1f ms/step, %.0f s (elapsed %s)\n",
+							done, len(jobs), j.cfg.Variant, j.cfg.Seed, r.FinalAccuracy, r.Steps, r.MedianStepMs, r.WallSeconds,
+							time.Since(start).Round(time.Second))
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, j := range jobs {
+		queue <- j
+	}
+	close(queue)
+	wg.Wait()
+	res.WallSeconds = time.Since(start).Seconds()
+	if failed == len(jobs) {
+		return res, fmt.Errorf("compare: all %d runs failed; first error: %s", len(jobs), res.Runs[0].Error)
+	}
+	return res, nil
+}
+
+type idxDataset = idx.Dataset

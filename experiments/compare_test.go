@@ -1,0 +1,163 @@
+package experiments
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/bio-transformations/go-bio/bio"
+)
+
+func TestDesignVariants(t *testing.T) {
+	vs := DesignVariants(PaperBioConfig())
+	wantNames := []string{"baseline", "fuzzy", "rejuvenation", "fuzzy+rejuvenation", "Γ2", "fuzzy+Γ2", "rejuvenation+Γ2",
+		"fuzzy+rejuvenation+Γ2", "volume_lr", "crystallize", "dale", "synaptic_scaling"}
+	if len(vs) != len(wantNames) {
+		t.Fatalf("%d variants", len(vs))
+	}
+	for i, v := range vs {
+		if v.Name != wantNames[i] {
+			t.Errorf("variant %d: %q, want %q", i, v.Name, wantNames[i])
+		}
+		if i == 0 {
+			if v.Bio != nil {
+				t.Error("baseline must have no bio config")
+			}
+			continue
+		}
+		c := v.Bio
+		on := 0
+		for _, b := range []bool{c.FuzzyLearningRates, c.Rejuvenation, c.WeightSplittingGamma == 2, c.VolumeDependentLR,
+			c.Crystallization, c.ApplyDalesPrinciple, c.SynapticScaling} {
+			if b {
+				on++
+			}
+		}
+		if want := strings.Count(v.Name, "+") + 1; on != want {
+			t.Errorf("%s: %d mechanisms on, want %d", v.Name, on, want)
+		}
+		if c.FuzzyLearningRateFactorNu != 0.09 || c.RejuvenationParameterDre != 14 {
+			t.Errorf("%s: not the paper's ν and d", v.Name)
+		}
+	}
+	cfg := DemoCompareConfig()
+	cfg.Variants = []string{"fuzzy", "dale"}
+	sel, err := cfg.SelectedVariants()
+	if err != nil || len(sel) != 3 || sel[0].Name != BaselineName || sel[2].Name != "dale" {
+		t.Errorf("selected: %v, %v", sel, err)
+	}
+	cfg.Variants = []string{"nope"}
+	if _, err := cfg.SelectedVariants(); err == nil || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("unknown variant: %v", err)
+	}
+}
+
+func TestCompareConfigValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		mutate  func(c *CompareConfig)
+		wantErr string
+	}{
+		{"ok", func(c *CompareConfig) {}, ""},
+		{"seeds", func(c *CompareConfig) { c.Seeds = 0 }, "seeds=0"},
+		{"epochs", func(c *CompareConfig) { c.Epochs = -1 }, "epochs=-1"},
+		{"lr", func(c *CompareConfig) { c.LR = 0 }, "lr=0"},
+		{"train_size", func(c *CompareConfig) { c.Split.TrainSize = -5 }, "train_size=-5"},
+		{"bio", func(c *CompareConfig) { c.Base.FuzzyLearningRateFactorNu = -1 }, "fuzzy_learning_rate_factor_nu"},
+	}
+	for _, tc := range tests {
+		c := DemoCompareConfig()
+		tc.mutate(&c)
+		err := c.Validate()
+		if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%s: got %v, want %q", tc.name, err, tc.wantErr)
+		}
+	}
+}
+
+// TestCompareEndToEnd runs a tiny comparison (2 variants × 2 seeds, generated data, 1 epoch) and writes every output.
+func TestCompareEndToEnd(t *testing.T) {
+	trainSet, testSet := synthetic("train", 500, 11), synthetic("test", 100, 12)
+	cfg := DemoCompareConfig()
+	cfg.Width, cfg.Epochs, cfg.EvalEvery, cfg.BatchSize, cfg.LR, cfg.Parallel = 16, 1, 9, 20, 0.5, 2
+	cfg.Split.TrainSize, cfg.Split.ValSize = 0, 0
+	cfg.Variants = []string{"fuzzy+rejuvenation+Γ2"}
+	var log bytes.Buffer
+	res, err := Compare(cfg, trainSet, testSet, RunOptions{}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Runs) != 4 {
+		t.Fatalf("%d runs", len(res.Runs))
+	}
+	for _, r := range res.Runs {
+		if r.Error != "" {
+			t.Fatalf("run %s seed %d failed: %s", r.Config.Variant, r.Config.Seed, r.Error)
+		}
+		// 600 merged examples, 10 % validation → 540 training → 27 steps; evaluations at 9, 18, 27.
+		if r.TrainSize != 540 || r.ValSize != 60 || len(r.Curve) != 3 || r.Steps != 27 {
+			t.Errorf("%s seed %d: train %d val %d curve %d steps %d", r.Config.Variant, r.Config.Seed, r.TrainSize,
+				r.ValSize, len(r.Curve), r.Steps)
+		}
+		if (r.Config.Variant == BaselineName) != (r.Config.Bio == nil) || (r.Config.Bio != nil && r.Config.Bio.Seed != r.Config.Seed) {
+			t.Errorf("%s: bio config %+v", r.Config.Variant, r.Config.Bio)
+		}
+	}
+	if strings.Count(log.String(), "\n") != 4 {
+		t.Errorf("log:\n%s", log.String())
+	}
+	dir := t.TempDir()
+	out, err := WriteOutputs(dir, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(out.Markdown)
+	lines := strings.Split(string(md), "\n")
+	var rows []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "| ") && !strings.HasPrefix(l, "| variant") {
+			rows = append(rows, l)
+		}
+	}
+	if len(rows) != 2 || !strings.HasPrefix(rows[0], "| baseline |") || !strings.HasPrefix(rows[1], "| fuzzy+rejuvenation+Γ2 |") {
+		t.Errorf("markdown rows: %q", rows)
+	}
+	for _, p := range append([]string{out.CSV, out.JSON}, out.Plots...) {
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("output %q: %v", p, err)
+		}
+	}
+}
+
+// TestCompareFailedRuns checks that a failing variant is recorded and reported without stopping the others,
+// and that an invalid backend configuration fails every run with an error naming it.
+func TestCompareFailedRuns(t *testing.T) {
+	trainSet, testSet := synthetic("train", 200, 1), synthetic("test", 50, 2)
+	cfg := DemoCompareConfig()
+	cfg.Width, cfg.Epochs, cfg.EvalEvery, cfg.BatchSize, cfg.LR, cfg.Parallel = 8, 1, 0, 20, 0.5, 2
+	cfg.Split.TrainSize, cfg.Split.ValSize = 0, 0
+	cfg.Variants = []string{"dale"}
+	failing := func(c bio.Config) (Mechanisms, error) {
+		if c.ApplyDalesPrinciple {
+			return nil, errors.New("no Dale today")
+		}
+		return BioConverter(c)
+	}
+	res, err := Compare(cfg, trainSet, testSet, RunOptions{Converter: failing}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(res)
+	if s[0].Runs != 2 || s[1].Failed != 2 || !strings.Contains(res.Runs[2].Error, "no Dale today") {
+		t.Fatalf("summaries %+v, runs %+v", s, res.Runs)
+	}
+	if md := MarkdownTable(s); !strings.Contains(md, "| dale (2 failed) | – |") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	_, err = Compare(cfg, trainSet, testSet, RunOptions{BackendConfig: "warp_drive"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "all 4 runs failed") || !strings.Contains(err.Error(), "warp_drive") {
+		t.Errorf("bad backend config: %v", err)
+	}
+}

@@ -1,0 +1,86 @@
+package experiments
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bio-transformations/go-bio/bio"
+)
+
+func TestRunSyntheticBaselineAndBio(t *testing.T) {
+	trainSet, valSet := synthetic("train", 600, 1), synthetic("val", 200, 2)
+	cfgBio := bio.DefaultConfig()
+	cfgBio.FuzzyLearningRateFactorNu = 0.09
+	cfgBio.RejuvenationParameterDre = 14
+	cfgBio.WeightSplittingGamma = 2
+	for _, tc := range []struct {
+		name string
+		bio  *bio.Config
+	}{{"baseline", nil}, {"all-paper", &cfgBio}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := RunConfig{Variant: tc.name, Model: "fcnet", Width: 16, Bio: tc.bio, Seed: 3, Epochs: 2, LR: 0.5,
+				BatchSize: 20, EvalEvery: 10}
+			res, err := Run(cfg, trainSet, valSet, RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 30 steps per epoch; evaluations at 10, 20, 30, 40, 50, 60.
+			if res.Steps != 60 || res.StepsPerEpoch != 30 || len(res.Curve) != 6 || res.Curve[2].Epoch != 1 {
+				t.Fatalf("steps %d, steps/epoch %d, curve %+v", res.Steps, res.StepsPerEpoch, res.Curve)
+			}
+			if res.FinalAccuracy < 0.6 {
+				t.Errorf("final accuracy %.3f: the synthetic task should be learnt", res.FinalAccuracy)
+			}
+			t.Logf("%s: final acc %.3f, median step %.2f ms", tc.name, res.FinalAccuracy, res.MedianStepMs)
+		})
+	}
+}
+
+func TestRunInvalidConfig(t *testing.T) {
+	d := synthetic("d", 50, 1)
+	bad := bio.DefaultConfig()
+	bad.DampeningFactor = 2
+	tests := []struct {
+		name    string
+		cfg     RunConfig
+		wantErr string
+	}{
+		{"epochs", RunConfig{Model: "fcnet", Epochs: 0, LR: 0.1, BatchSize: 10}, "epochs=0"},
+		{"lr", RunConfig{Model: "fcnet", Epochs: 1, LR: -1, BatchSize: 10}, "lr=-1"},
+		{"batch", RunConfig{Model: "fcnet", Epochs: 1, LR: 0.1, BatchSize: 0}, "batch_size=0"},
+		{"batch-too-large", RunConfig{Model: "fcnet", Epochs: 1, LR: 0.1, BatchSize: 51}, "batch size 51"},
+		{"model", RunConfig{Model: "nope", Epochs: 1, LR: 0.1, BatchSize: 10}, `unknown model "nope"`},
+		{"bio", RunConfig{Model: "fcnet", Epochs: 1, LR: 0.1, BatchSize: 10, Bio: &bad}, "dampening_factor"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Run(tc.cfg, d, d, RunOptions{})
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestPaperModels(t *testing.T) {
+	tests := []struct {
+		name    string
+		width   int
+		wantErr string
+	}{
+		{"fcnet", 0, ""}, {"FCNet", 100, ""}, {"alexnetmini", 50, ""}, {"resnet20", 0, ""}, {"resnet56", 100, ""},
+		{"vgg", 0, `unknown model "vgg"`}, {"fcnet", -1, "width=-1"},
+	}
+	for _, tc := range tests {
+		fn, err := PaperModels(tc.name, tc.width)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s/%d: got %v, want %q", tc.name, tc.width, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || fn == nil {
+			t.Errorf("%s/%d: %v", tc.name, tc.width, err)
+		}
+	}
+}
