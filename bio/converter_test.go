@@ -444,3 +444,63 @@ func TestOptimizerStepMatchesReference(t *testing.T) {
 		})
 	}
 }
+
+// TestConvNetAllMechanisms trains a small 2-D convolutional network with every mechanism on: the
+// convolution kernels [kh, kw, in, out] get factors, Dale signs per input channel, channel splitting.
+func TestConvNetAllMechanisms(t *testing.T) {
+	backend := newBackend(t)
+	model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+		x := Reshape(inputs[0], -1, 2, 4, 1) // the 8 blob features as a 2×4 image
+		x = activations.Relu(biolayers.Convolution(ctx.In("conv1"), x).Channels(8).KernelSize(2).PadSame().Done())
+		x = biolayers.Flatten(x)
+		return []*Node{biolayers.Dense(ctx.In("out"), x, true, 3)}
+	}
+	cfg := allMechanisms()
+	cfg.ApplyDalesPrinciple = false // one input channel: Dale would force every kernel of the layer to one sign
+	conv := mustConverter(t, cfg)
+	ctx := context.New()
+	ctx.SetParam(context.ParamInitialSeed, int64(3))
+	trainer := newTrainer(backend, ctx, conv, model, optimizers.StochasticGradientDescent().WithLearningRate(0.1).Done())
+	x, y := blobs(96, 3)
+	first, last := trainSteps(t, trainer, x, y, 150)
+	t.Logf("loss %.4f -> %.4f", first, last)
+	if !(last < 0.7*first) || math.IsNaN(last) {
+		t.Fatalf("loss did not fall by 30%%: %.4f -> %.4f", first, last)
+	}
+	scopes := conv.LayerScopes(ctx)
+	if strings.Join(scopes, ",") != "/conv1/conv,/out/dense" {
+		t.Fatalf("converted layers %v", scopes)
+	}
+	stats, err := conv.Telemetry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stats {
+		if s.Scope == "/conv1/conv" && (s.Activity <= 0 || s.FactorMax == s.FactorMin) {
+			t.Fatalf("conv layer telemetry %+v: want observed activity and spread factors", s)
+		}
+	}
+	// Channel splitting: the conv layer's 8 channels come in equal pairs.
+	// (Both outputs are returned: the Go backend fails on graphs whose variables feed only unused nodes.)
+	exec, err := context.NewExec(backend, ctx.Reuse(), func(ctx *context.Context, x *Node) []*Node {
+		img := Reshape(x, -1, 2, 4, 1)
+		convFn := conv.Convert(func(ctx *context.Context, _ any, in []*Node) []*Node {
+			y := biolayers.Convolution(ctx.In("conv1"), in[0]).Channels(8).KernelSize(2).PadSame().Done()
+			return []*Node{y, biolayers.Dense(ctx.In("out"), biolayers.Flatten(activations.Relu(y)), true, 3)}
+		})
+		return convFn(ctx, nil, []*Node{img})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := exec.Exec(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := tensors.MustCopyFlatData[float32](outs[0])
+	for i := 0; i < len(v); i += 2 {
+		if v[i] != v[i+1] {
+			t.Fatalf("channels %d and %d of a pixel differ (%g, %g): not split", i%8, i%8+1, v[i], v[i+1])
+		}
+	}
+}
