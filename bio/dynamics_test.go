@@ -254,3 +254,45 @@ func TestRestoreTrainableFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestRejuvenationBetweenStepsResetsAdam checks the between-steps path: conv.RejuvenateWeights replaces
+// weights and zeroes the Adam moments of exactly those entries.
+func TestRejuvenationBetweenStepsResetsAdam(t *testing.T) {
+	backend := newBackend(t)
+	cfg := bio.DefaultConfig()
+	cfg.FuzzyLearningRates, cfg.Rejuvenation = false, false
+	cfg.RejuvenationParameterDre = 1.5
+	conv := mustConverter(t, cfg)
+	ctx := context.New()
+	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
+		conv.Optimizer(optimizers.Adam().LearningRate(0.01).Done()), nil, nil)
+	x := tensors.FromFlatDataAndDimensions(randData(40*4, 33, 1), 40, 4)
+	target := tensors.FromFlatDataAndDimensions(randData(40*3, 34, 1), 40, 3)
+	for range 2 {
+		if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := ctx.GetVariableByScopeAndName("/lin/dense", "weights")
+	m1v := ctx.GetVariableByScopeAndName("/AdamOptimizer/lin/dense", "weights_1st_moment")
+	before, m1Before := values(t, w), values(t, m1v)
+	if err := conv.RejuvenateWeights(backend, ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, m1After := values(t, w), values(t, m1v)
+	replaced := 0
+	for i := range before {
+		switch {
+		case before[i] != after[i]:
+			replaced++
+			if m1After[i] != 0 {
+				t.Fatalf("entry %d replaced but its first moment is %g", i, m1After[i])
+			}
+		case m1After[i] != m1Before[i]:
+			t.Fatalf("entry %d kept but its first moment changed %g → %g", i, m1Before[i], m1After[i])
+		}
+	}
+	if replaced == 0 || replaced == len(before) {
+		t.Fatalf("%d of %d weights replaced", replaced, len(before))
+	}
+}

@@ -115,12 +115,16 @@ func (c *Converter) runOnLayers(backend backends.Backend, ctx *context.Context, 
 	return nil
 }
 
-// RejuvenateWeights applies rejuvenation to every converted layer now. Use it instead of the optimizer's
-// per-step rejuvenation (rejuvenate_weights false in the config) to rejuvenate every N steps from a training
-// loop, at no cost on the other steps. It does not reset the optimizer's state of replaced weights.
+// RejuvenateWeights applies rejuvenation to every converted layer now, and clears the optimizer's state of
+// the replaced weights. Use it instead of the optimizer's per-step rejuvenation (rejuvenate_weights false in
+// the config) to rejuvenate every N steps between training steps, at no cost on the other steps:
+//
+//	train.EveryNSteps(loop, 100, "rejuvenation", 0, func(*train.Loop, []*tensors.Tensor) error {
+//		return conv.RejuvenateWeights(backend, ctx)
+//	})
 func (c *Converter) RejuvenateWeights(backend backends.Backend, ctx *context.Context) error {
 	return c.runOnLayers(backend, ctx, "rejuvenate_weights", func(ctx *context.Context, g *Graph, m *Module) {
-		m.RejuvenateWeights(ctx, g)
+		m.ResetOptimizerState(ctx, g, m.RejuvenateWeights(ctx, g))
 	})
 }
 

@@ -175,7 +175,7 @@ func (o *bioOptimizer) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 			rng.state, fresh, mask = RejuvenationDraw(rng.state, w, cfg.RejuvenationParameterDre)
 			mask = LogicalAnd(mask, BroadcastToShape(everyN(cfg.RejuvenationPeriod), mask.Shape()))
 			m.Weights.SetValueGraph(Where(mask, fresh, w))
-			o.resetOptimizerState(ctx, g, m, mask)
+			m.ResetOptimizerState(ctx, g, mask)
 			rejuvenated = mask
 		}
 		if cfg.ApplyDalesPrinciple {
@@ -200,16 +200,15 @@ func (o *bioOptimizer) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 	}
 }
 
-// resetOptimizerState clears, at the masked entries, the wrapped optimizer's per-weight state: the
-// non-trainable variables of the kernel's shape, named "weights_…" in a scope ending with the layer's scope
-// (GoMLX's Adam keeps "/AdamOptimizer<layer scope>/weights_1st_moment" and "_2nd_moment").
-func (o *bioOptimizer) resetOptimizerState(ctx *context.Context, g *Graph, m *Module, mask *Node) {
+// ResetOptimizerState clears, at the masked entries, the optimizer's per-weight state of the layer: the
+// non-trainable variables with the kernel's shape, named "weights_…", in a scope ending with the layer's
+// scope (GoMLX's Adam keeps "/AdamOptimizer<layer scope>/weights_1st_moment" and "_2nd_moment"), so that a
+// re-initialised weight does not inherit the momentum of the one it replaced.
+func (m *Module) ResetOptimizerState(ctx *context.Context, g *Graph, mask *Node) {
 	for v := range ctx.IterVariables() {
-		if v.Trainable || v == m.Weights || !v.InUseByGraph(g) || !strings.HasPrefix(v.Name(), m.Weights.Name()+"_") ||
-			!strings.HasSuffix(v.Scope(), m.Scope) || strings.HasPrefix(v.Scope(), StateScope+"/") {
-			continue
-		}
-		if !sameDims(v.Shape().Dimensions, m.Weights.Shape().Dimensions) {
+		if v.Trainable || v == m.Weights || !strings.HasPrefix(v.Name(), m.Weights.Name()+"_") ||
+			!strings.HasSuffix(v.Scope(), m.Scope) || strings.HasPrefix(v.Scope(), StateScope+"/") ||
+			!sameDims(v.Shape().Dimensions, m.Weights.Shape().Dimensions) || !v.HasValue() && !v.InUseByGraph(g) {
 			continue
 		}
 		val := v.ValueGraph(g)
