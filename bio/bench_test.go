@@ -1,10 +1,11 @@
 package bio_test
 
 import (
+	"strings"
 	"testing"
 
-	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/biolayers"
+	"github.com/bio-transformations/go-bio/experiments"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -24,30 +25,16 @@ func BenchmarkStep(b *testing.B) {
 		x := biolayers.Dense(ctx.In("fc1"), inputs[0], true, 1000)
 		return []*Node{biolayers.Dense(ctx.In("fc2"), activations.Relu(x), true, 10)}
 	}
-	off := bio.DefaultConfig()
-	off.FuzzyLearningRates, off.Rejuvenation = false, false
-	fuzzy := off
-	fuzzy.FuzzyLearningRates = true
-	fvc := fuzzy
-	fvc.VolumeDependentLR, fvc.Crystallization = true, true
-	paper := fvc
-	paper.Rejuvenation = true
-	all := paper
-	all.SynapticScaling, all.ApplyDalesPrinciple, all.L1Regularization, all.WeightSplittingGamma = true, true, true, 2
-	variants := []struct {
-		name string
-		cfg  *bio.Config
-	}{{"plain", nil}, {"fuzzy", &fuzzy}, {"fuzzy+volume+crystallize", &fvc}, {"+rejuvenation_every_step", &paper}, {"all", &all}}
 	backend := newBackend(b)
 	x := tensors.FromShape(shapes.Make(dtypes.Float32, 100, 784))
 	y := tensors.FromShape(shapes.Make(dtypes.Int32, 100, 1))
-	for _, v := range variants {
-		b.Run(v.name, func(b *testing.B) {
+	for _, v := range experiments.OverheadVariants() {
+		b.Run(strings.ReplaceAll(v.Name, " ", "_"), func(b *testing.B) {
 			ctx := context.New()
 			model := train.ModelFn(fcnet)
 			opt := optimizers.StochasticGradientDescent().WithLearningRate(0.01).Done()
-			if v.cfg != nil {
-				conv := mustConverter(b, *v.cfg)
+			if v.Bio != nil {
+				conv := mustConverter(b, *v.Bio)
 				model, opt = conv.Convert(fcnet), conv.Optimizer(opt)
 			}
 			trainer := train.NewTrainer(backend, ctx, model, losses.SparseCategoricalCrossEntropyLogits, opt, nil, nil)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bio-transformations/go-bio/bio"
+	"github.com/bio-transformations/go-bio/experiments"
 	"github.com/bio-transformations/go-bio/models"
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
@@ -51,26 +52,9 @@ type Report struct {
 }
 
 type variant struct {
-	name    string
-	cfg     *bio.Config
+	experiments.OverheadVariant
 	trainer *train.Trainer
 	times   []float64
-}
-
-func variants() []*variant {
-	off := bio.DefaultConfig()
-	off.FuzzyLearningRates, off.Rejuvenation = false, false
-	fuzzy := off
-	fuzzy.FuzzyLearningRates = true
-	fvc := fuzzy
-	fvc.VolumeDependentLR, fvc.Crystallization = true, true
-	paper := fvc
-	paper.Rejuvenation = true
-	all := paper
-	all.SynapticScaling, all.ApplyDalesPrinciple, all.L1Regularization, all.WeightSplittingGamma = true, true, true, 2
-	return []*variant{{name: "plain SGD"}, {name: "fuzzy", cfg: &fuzzy},
-		{name: "fuzzy+volume+crystallize", cfg: &fvc}, {name: "fuzzy+volume+crystallize+rejuvenation every step", cfg: &paper},
-		{name: "all mechanisms (+scaling, Dale, L1, Γ=2)", cfg: &all}}
 }
 
 func main() {
@@ -96,14 +80,17 @@ func run(steps, hidden, batch int, out string) error {
 	model := models.FCNetConfig{Hidden: []int{hidden}, NumClasses: 10}.ModelFn
 	x := tensors.FromShape(shapes.Make(dtypes.Float32, batch, 784))
 	y := tensors.FromShape(shapes.Make(dtypes.Int32, batch, 1))
-	vs := variants()
+	var vs []*variant
+	for _, v := range experiments.OverheadVariants() {
+		vs = append(vs, &variant{OverheadVariant: v})
+	}
 	heap := map[string]float64{}
 	for _, v := range vs {
 		ctx := context.New()
 		ctx.SetParam(context.ParamInitialSeed, int64(1))
 		m, opt := train.ModelFn(model), optimizers.StochasticGradientDescent().WithLearningRate(0.01).Done()
-		if v.cfg != nil {
-			conv, err := bio.NewConverter(*v.cfg)
+		if v.Bio != nil {
+			conv, err := bio.NewConverter(*v.Bio)
 			if err != nil {
 				return err
 			}
@@ -114,17 +101,17 @@ func run(steps, hidden, batch int, out string) error {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		if _, err := v.trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}); err != nil {
-			return fmt.Errorf("%s: %w", v.name, err)
+			return fmt.Errorf("%s: %w", v.Name, err)
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		heap[v.name] = (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / (1 << 20)
+		heap[v.Name] = (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / (1 << 20)
 	}
 	for range steps {
 		for _, v := range vs {
 			start := time.Now()
 			if _, err := v.trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}); err != nil {
-				return fmt.Errorf("%s: %w", v.name, err)
+				return fmt.Errorf("%s: %w", v.Name, err)
 			}
 			v.times = append(v.times, float64(time.Since(start).Microseconds())/1000)
 		}
@@ -134,13 +121,13 @@ func run(steps, hidden, batch int, out string) error {
 	plain := median(vs[0].times)
 	for _, v := range vs {
 		med := median(v.times)
-		r := Result{Variant: v.name, MedianMS: round(med), RatioToPlain: round(med / plain),
-			OverheadPct: round(100 * (med/plain - 1)), Steps: steps, HeapDeltaMB: round(heap[v.name])}
-		if v.cfg != nil {
-			r.Configuration = v.cfg.String()
+		r := Result{Variant: v.Name, MedianMS: round(med), RatioToPlain: round(med / plain),
+			OverheadPct: round(100 * (med/plain - 1)), Steps: steps, HeapDeltaMB: round(heap[v.Name])}
+		if v.Bio != nil {
+			r.Configuration = v.Bio.String()
 		}
 		rep.Results = append(rep.Results, r)
-		fmt.Printf("%-50s %8.1f ms/step  ×%.2f\n", v.name, med, med/plain)
+		fmt.Printf("%-50s %8.1f ms/step  ×%.2f\n", v.Name, med, med/plain)
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
