@@ -24,11 +24,13 @@ type bioFlag struct {
 	set   bool
 }
 
+// String implements flag.Value: the value as given.
 func (f *bioFlag) String() string { return f.value }
 
 // IsBoolFlag lets boolean mechanism switches be given without a value, e.g. -crystallize.
 func (f *bioFlag) IsBoolFlag() bool { return f.kind == reflect.Bool }
 
+// Set implements flag.Value, checking the value's type against the config field's.
 func (f *bioFlag) Set(s string) error {
 	switch f.kind {
 	case reflect.Bool:
