@@ -28,6 +28,7 @@ type Converter struct {
 	include   []string
 	exclude   []string
 	skipSplit []string
+	chFirst   []string
 }
 
 // NewConverter validates cfg and returns a Converter for it. An invalid configuration returns an error
@@ -94,6 +95,23 @@ func (c *Converter) SkipWeightSplitting(patterns ...string) *Converter {
 	defer c.mu.Unlock()
 	c.skipSplit = append(c.skipSplit, patterns...)
 	return c
+}
+
+// ChannelsFirst marks convolution layers (scope patterns, see Matches) whose kernels are laid out
+// [out, in, k...], as GoMLX's layers.Convolution makes them with ChannelsAxis(images.ChannelsFirst). By
+// default every "/conv" kernel is taken as channels-last [k..., in, out], GoMLX's default layout; the kernel
+// shape alone cannot tell the two apart.
+func (c *Converter) ChannelsFirst(patterns ...string) *Converter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.chFirst = append(c.chFirst, patterns...)
+	return c
+}
+
+func (c *Converter) channelsFirst(scope string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return matchesAny(scope, c.chFirst)
 }
 
 // Matches reports whether a layer scope (such as "/model/fc1/dense") matches a pattern: the pattern equals

@@ -2,12 +2,16 @@ package bio_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/bio-transformations/go-bio/bio"
+	"github.com/bio-transformations/go-bio/biolayers"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/core/tensors/images"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/gomlx/gomlx/ui/commandline"
@@ -238,7 +242,7 @@ func TestConverterFromContextWithCommandLine(t *testing.T) {
 
 func TestRestoreTrainableFlags(t *testing.T) {
 	ctx := context.New()
-	for _, name := range []string{"/bio/x/dense/fuzzy_factors", "/#rngState", "/global_step", "/AdamOptimizer/x/dense/weights_1st_moment", "/x/dense/weights", "/x/batch_normalization/mean", "/x/batch_normalization/scale"} {
+	for _, name := range []string{"/bio/x/dense/fuzzy_factors", "/#rngState", "/global_step", "/AdamOptimizer/x/dense/weights_1st_moment", "/x/dense/weights", "/x/batch_normalization/mean", "/x/batch_normalization/scale", "/batchnorm_block/dense/weights"} {
 		scope, n := context.SplitScope(name)
 		ctx.InAbsPath(scope).Checked(false).VariableWithValue(n, float32(0))
 	}
@@ -247,7 +251,7 @@ func TestRestoreTrainableFlags(t *testing.T) {
 	}
 	want := map[string]bool{"/bio/x/dense/fuzzy_factors": false, "/#rngState": false, "/global_step": false,
 		"/AdamOptimizer/x/dense/weights_1st_moment": false, "/x/dense/weights": true, "/x/batch_normalization/mean": false,
-		"/x/batch_normalization/scale": true}
+		"/x/batch_normalization/scale": true, "/batchnorm_block/dense/weights": true}
 	for v := range ctx.IterVariables() {
 		if w, ok := want[v.ScopeAndName()]; ok && v.Trainable != w {
 			t.Errorf("%s trainable = %v, want %v", v.ScopeAndName(), v.Trainable, w)
@@ -294,5 +298,99 @@ func TestRejuvenationBetweenStepsResetsAdam(t *testing.T) {
 	}
 	if replaced == 0 || replaced == len(before) {
 		t.Fatalf("%d of %d weights replaced", replaced, len(before))
+	}
+}
+
+// plainOptimizer hides UpdateGraphWithGradients from the bio optimizer.
+type plainOptimizer struct{ optimizers.Interface }
+
+func TestOptimizerWithoutGradientsAPI(t *testing.T) {
+	backend := newBackend(t)
+	x := tensors.FromFlatDataAndDimensions(randData(10*4, 51, 1), 10, 4)
+	target := tensors.FromFlatDataAndDimensions(randData(10*3, 52, 1), 10, 3)
+	for _, tc := range []struct {
+		name    string
+		mode    bio.FactorMode
+		cryst   bool
+		wantErr bool
+	}{{"update mode works", bio.FactorsOnUpdate, false, false}, {"gradient mode refused", bio.FactorsOnGradient, false, true},
+		{"crystallize refused", bio.FactorsOnUpdate, true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := bio.DefaultConfig()
+			cfg.FactorMode, cfg.Crystallization = tc.mode, tc.cryst
+			conv := mustConverter(t, cfg)
+			ctx := context.New()
+			inner := plainOptimizer{optimizers.StochasticGradientDescent().Done()}
+			trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse, conv.Optimizer(inner), nil, nil)
+			_, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target})
+			if tc.wantErr != (err != nil) {
+				t.Fatalf("error %v, want error: %v", err, tc.wantErr)
+			}
+			if err != nil && !strings.Contains(err.Error(), "UpdateGraphWithGradients") {
+				t.Fatalf("error does not say what is missing: %v", err)
+			}
+		})
+	}
+}
+
+// TestOptimizerStateResetStaysInItsLayer: a layer at the root scope ("/dense") must not reset the Adam state
+// of another layer whose scope merely ends the same way ("/x/dense").
+func TestOptimizerStateResetStaysInItsLayer(t *testing.T) {
+	backend := newBackend(t)
+	model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+		h := biolayers.Dense(ctx, inputs[0], false, 4)
+		return []*Node{biolayers.Dense(ctx.In("x"), h, false, 4)}
+	}
+	cfg := bio.DefaultConfig()
+	cfg.FuzzyLearningRates, cfg.Rejuvenation = false, false
+	cfg.RejuvenationParameterDre = 1
+	conv := mustConverter(t, cfg).Exclude("/x")
+	ctx := context.New()
+	trainer := train.NewTrainer(backend, ctx, conv.Convert(model), mse, conv.Optimizer(optimizers.Adam().Done()), nil, nil)
+	x := tensors.FromFlatDataAndDimensions(randData(10*4, 53, 1), 10, 4)
+	target := tensors.FromFlatDataAndDimensions(randData(10*4, 54, 1), 10, 4)
+	if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target}); err != nil {
+		t.Fatal(err)
+	}
+	other := ctx.GetVariableByScopeAndName("/AdamOptimizer/x/dense", "weights_1st_moment")
+	own := ctx.GetVariableByScopeAndName("/AdamOptimizer/dense", "weights_1st_moment")
+	otherBefore, ownBefore := values(t, other), values(t, own)
+	if err := conv.RejuvenateWeights(backend, ctx); err != nil {
+		t.Fatal(err)
+	}
+	assertClose(t, "Adam moment of the unconverted /x/dense", values(t, other), otherBefore, 0)
+	changed := 0
+	for i, v := range values(t, own) {
+		if v != ownBefore[i] {
+			changed++
+		}
+	}
+	if changed == 0 {
+		t.Fatal("rejuvenation (d = 1) reset no Adam moment of its own layer")
+	}
+}
+
+func TestChannelsFirstConvolution(t *testing.T) {
+	backend := newBackend(t)
+	model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+		img := Reshape(inputs[0], -1, 2, 2, 2) // [batch, channels=2, 2, 2]
+		y := layers.Convolution(ctx.In("cf"), img).ChannelsAxis(images.ChannelsFirst).Channels(3).KernelSize(1).Done()
+		return []*Node{ReduceAllSum(y)}
+	}
+	conv := mustConverter(t, bio.DefaultConfig()).ChannelsFirst("cf")
+	ctx := context.New()
+	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) *Node {
+		return conv.Convert(model)(ctx, nil, []*Node{x})[0]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := blobs(6, 1)
+	if _, err := exec.Exec(x); err != nil {
+		t.Fatal(err)
+	}
+	m := conv.Layers(ctx)[0]
+	if dims := m.Weights.Shape().Dimensions; len(dims) != 4 || dims[0] != 3 || dims[1] != 2 || m.InputAxis != 1 || len(m.OutputAxes) != 1 || m.OutputAxes[0] != 0 {
+		t.Fatalf("kernel %v: input axis %d, output axes %v; want [3 2 1 1], 1, [0]", m.Weights.Shape().Dimensions, m.InputAxis, m.OutputAxes)
 	}
 }

@@ -25,9 +25,10 @@ type Module struct {
 	// Weights is the layer's kernel variable.
 	Weights *context.Variable
 	// InputAxis is the kernel axis of the presynaptic units: 0 for Dense [in, out...], rank−2 for
-	// convolutions [k..., in, out].
+	// convolutions [k..., in, out], 1 for channels-first convolutions [out, in, k...] (see ChannelsFirst).
 	InputAxis int
-	// OutputAxes are the kernel axes of the postsynaptic units: 1.. for Dense, rank−1 for convolutions.
+	// OutputAxes are the kernel axes of the postsynaptic units: 1.. for Dense, rank−1 for convolutions,
+	// 0 for channels-first convolutions.
 	OutputAxes []int
 	// Index and Total give the position of the layer among the converted layers (LayerAdaptive's l and L).
 	Index, Total int
@@ -53,6 +54,8 @@ func (c *Converter) Layers(ctx *context.Context) []*Module {
 			for a := 1; a < rank; a++ {
 				m.OutputAxes = append(m.OutputAxes, a)
 			}
+		case strings.HasSuffix(scope, "/conv") && rank >= 3 && c.channelsFirst(scope):
+			m.Kind, m.InputAxis, m.OutputAxes = "conv", 1, []int{0}
 		case strings.HasSuffix(scope, "/conv") && rank >= 3:
 			m.Kind, m.InputAxis, m.OutputAxes = "conv", rank-2, []int{rank - 1}
 		default:

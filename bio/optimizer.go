@@ -64,9 +64,10 @@ func (o *bioOptimizer) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 	restoreTrainableFlags(ctx) // a context loaded from a checkpoint has every variable trainable
 	inner, hasGrads := o.inner.(gradientOptimizer)
 	onUpdate := cfg.FactorMode == FactorsOnUpdate
-	if !hasGrads && (!onUpdate || cfg.SynapticScaling) {
+	if !hasGrads && (!onUpdate || cfg.SynapticScaling || cfg.Crystallization) {
 		panicf("bio: the wrapped optimizer %T does not implement UpdateGraphWithGradients, which factor_mode "+
-			"%q needs (use GoMLX's SGD or Adam, or factor_mode \"update\" without scale_grad)", o.inner, cfg.FactorMode)
+			"%q, scale_grad and crystallize need (use GoMLX's SGD or Adam, or factor_mode \"update\" without "+
+			"scale_grad and crystallize)", o.inner, cfg.FactorMode)
 	}
 
 	// The wrapped optimizer's gradients are in the order of ctx's trainable variables in use by g.
@@ -201,19 +202,27 @@ func (o *bioOptimizer) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 }
 
 // ResetOptimizerState clears, at the masked entries, the optimizer's per-weight state of the layer: the
-// non-trainable variables with the kernel's shape, named "weights_…", in a scope ending with the layer's
-// scope (GoMLX's Adam keeps "/AdamOptimizer<layer scope>/weights_1st_moment" and "_2nd_moment"), so that a
+// non-trainable variables with the kernel's shape, named "weights_…", in the scope "/<optimizer scope><layer
+// scope>" (GoMLX's Adam keeps "/AdamOptimizer<layer scope>/weights_1st_moment" and "_2nd_moment"), so that a
 // re-initialised weight does not inherit the momentum of the one it replaced.
 func (m *Module) ResetOptimizerState(ctx *context.Context, g *Graph, mask *Node) {
 	for v := range ctx.IterVariables() {
 		if v.Trainable || v == m.Weights || !strings.HasPrefix(v.Name(), m.Weights.Name()+"_") ||
-			!strings.HasSuffix(v.Scope(), m.Scope) || strings.HasPrefix(v.Scope(), StateScope+"/") ||
+			stripFirstScope(v.Scope()) != m.Scope || strings.HasPrefix(v.Scope(), StateScope+"/") ||
 			!sameDims(v.Shape().Dimensions, m.Weights.Shape().Dimensions) || !v.HasValue() && !v.InUseByGraph(g) {
 			continue
 		}
 		val := v.ValueGraph(g)
 		v.SetValueGraph(Where(mask, ZerosLike(val), val))
 	}
+}
+
+// stripFirstScope removes the first element of an absolute scope: "/AdamOptimizer/model/dense" → "/model/dense".
+func stripFirstScope(scope string) string {
+	if i := strings.Index(strings.TrimPrefix(scope, "/"), "/"); i >= 0 {
+		return scope[i+1:]
+	}
+	return ""
 }
 
 func sameDims(a, b []int) bool {
@@ -246,19 +255,20 @@ func restoreTrainableFlags(ctx *context.Context) {
 	}
 }
 
-// isStateVariable recognises non-trainable variables by GoMLX's and this library's naming conventions.
+// isStateVariable recognises non-trainable variables by GoMLX's and this library's naming conventions:
+// exact names and scopes, so that no user layer is frozen by accident.
 func isStateVariable(scope, name string) bool {
+	first := strings.SplitN(strings.TrimPrefix(scope, "/"), "/", 2)[0]
+	last := scope[strings.LastIndex(scope, "/")+1:]
 	switch {
 	case scope == StateScope || strings.HasPrefix(scope, StateScope+"/"):
 		return true
 	case name == context.RNGStateVariableName || name == optimizers.GlobalStepVariableName:
 		return true
-	case strings.HasPrefix(scope, "/"+optimizers.Scope) || strings.Contains(scope, "Optimizer"):
+	case first == optimizers.Scope || strings.HasSuffix(first, "Optimizer"): // learning rate; Adam's moments and step
 		return true
-	case strings.HasSuffix(name, "_1st_moment") || strings.HasSuffix(name, "_2nd_moment"):
-		return true
-	case strings.Contains(scope, "batch_normalization") || strings.Contains(scope, "batchnorm"):
-		return name != "scale" && name != "offset" && name != "gamma" && name != "beta"
+	case last == "batch_normalization":
+		return name == "mean" || name == "variance" || name == "avg_weight"
 	}
 	return false
 }
