@@ -37,7 +37,7 @@ cover:
 bench:
 	$(GO) test -run NONE -bench . -benchtime 10x ./bio/ ./biolayers/ ./models/
 
-## compare-full: the paper's full-size design (FCNet 784-1000-10, 5 seeds, 200 epochs): days on 2 cores.
+## compare-full: the paper's full-size design (FCNet 784-1000-10, 5 seeds, 200 epochs): weeks on 2 cores.
 compare-full: data
 	$(GO) run ./cmd/biotrain compare -full -out out/full
 

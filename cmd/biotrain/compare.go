@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/bio-transformations/go-bio/bio"
 	"io"
 	"strings"
 
@@ -77,6 +78,11 @@ func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("biotrain compare: %w", err)
 	}
+	if keys := designSwitchesChanged(o.cfg.Base, base); len(keys) > 0 {
+		return nil, fmt.Errorf("biotrain compare: %s: the design switches every mechanism on in its own variants "+
+			"(choose them with -variants); set only the mechanisms' parameters, e.g. -crystal_thresh or -rejuvenation_parameter_dre",
+			strings.Join(keys, ", "))
+	}
 	o.cfg.Base = base
 	if *variants != "" {
 		o.cfg.Variants = strings.Split(*variants, ",")
@@ -115,4 +121,28 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "\nwall time %.0f s\nwrote %s, %s, %s\nplot: %s\n", res.WallSeconds, outs.CSV, outs.JSON, outs.Markdown,
 		strings.Join(outs.Plots, ", "))
 	return nil
+}
+
+// designSwitchesChanged lists the bio keys that the comparison's design sets per variant and that the user
+// changed (by flag, -config or -set): they would be silently overridden, so they are refused.
+func designSwitchesChanged(preset, given bio.Config) []string {
+	var keys []string
+	for _, c := range []struct {
+		key     string
+		changed bool
+	}{
+		{"fuzzy_learning_rates", preset.FuzzyLearningRates != given.FuzzyLearningRates},
+		{"rejuvenate_weights", preset.Rejuvenation != given.Rejuvenation},
+		{"crystallize", preset.Crystallization != given.Crystallization},
+		{"volume_dependent_lr", preset.VolumeDependentLR != given.VolumeDependentLR},
+		{"scale_grad", preset.SynapticScaling != given.SynapticScaling},
+		{"l1_reg", preset.L1Regularization != given.L1Regularization},
+		{"apply_dales_principle", preset.ApplyDalesPrinciple != given.ApplyDalesPrinciple},
+		{"weight_splitting_Gamma", preset.WeightSplittingGamma != given.WeightSplittingGamma},
+	} {
+		if c.changed {
+			keys = append(keys, c.key)
+		}
+	}
+	return keys
 }

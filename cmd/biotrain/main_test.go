@@ -140,6 +140,8 @@ func TestParseCompareFlags(t *testing.T) {
 		{"bad seeds syntax", []string{"-seeds", "two"}, nil, "-seeds"},
 		{"bad variant", []string{"-variants", "fuzzy,nope"}, nil, `"nope"`},
 		{"bad bio", []string{"-crystal_thresh", "-1"}, nil, "crystal_thresh"},
+		{"design switch refused", []string{"-crystallize"}, nil, "crystallize: the design switches"},
+		{"design Γ refused", []string{"-set", "bio_weight_splitting_Gamma=4"}, nil, "weight_splitting_Gamma"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,6 +194,14 @@ func writeFakeMNIST(t *testing.T, nTrain, nTest int) string {
 		write(set.lab, []byte{0, 0, 8, 1}, []int{set.n}, labels)
 	}
 	return dir
+}
+
+func TestResumeWithoutRunConfig(t *testing.T) {
+	var stderr bytes.Buffer
+	_, err := parseTrain([]string{"-resume", "-checkpoint", t.TempDir()}, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "run.json") {
+		t.Fatalf("got %v, want an error naming run.json", err)
+	}
 }
 
 func TestTrainCommandCheckpointResume(t *testing.T) {

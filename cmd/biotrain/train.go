@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/bio-transformations/go-bio/bio"
@@ -139,25 +140,42 @@ func parseTrain(args []string, stderr io.Writer) (*trainOptions, error) {
 			return nil, errors.New("biotrain train: -resume needs -checkpoint")
 		}
 		p := filepath.Join(o.checkpoint, runConfigFile)
-		if data, err := os.ReadFile(p); err == nil {
-			var saved struct {
-				Run   experiments.RunConfig   `json:"run"`
-				Split experiments.SplitConfig `json:"split"`
-			}
-			if err := json.Unmarshal(data, &saved); err != nil {
-				return nil, fmt.Errorf("biotrain train: -resume: reading %q: %w", p, err)
-			}
-			if given["epochs"] {
-				saved.Run.Epochs = *epochs
-			}
-			o.run, o.split = saved.Run, saved.Split
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("biotrain train: -resume: the run's configuration %q cannot be read (was %q written by biotrain train -checkpoint?): %w", p, o.checkpoint, err)
 		}
+		var saved struct {
+			Run   experiments.RunConfig   `json:"run"`
+			Split experiments.SplitConfig `json:"split"`
+		}
+		if err := json.Unmarshal(data, &saved); err != nil {
+			return nil, fmt.Errorf("biotrain train: -resume: reading %q: %w", p, err)
+		}
+		var ignored []string
+		for name := range given {
+			if !resumeFlags[name] {
+				ignored = append(ignored, "-"+name)
+			}
+		}
+		if len(ignored) > 0 { // Re-running the original command with -resume is natural: say what is not used.
+			sort.Strings(ignored)
+			fmt.Fprintf(stderr, "biotrain train: -resume continues the run saved in %q with its own configuration; "+
+				"only -epochs may change, so these flags are not used: %s\n", p, strings.Join(ignored, " "))
+		}
+		if given["epochs"] {
+			saved.Run.Epochs = *epochs
+		}
+		o.run, o.split = saved.Run, saved.Split
 	}
 	if err := o.run.Validate(); err != nil {
 		return nil, fmt.Errorf("biotrain train: %w", err)
 	}
 	return o, nil
 }
+
+// resumeFlags are the flags that may accompany -resume: they do not change the saved run's configuration.
+var resumeFlags = map[string]bool{"resume": true, "checkpoint": true, "epochs": true, "data": true, "download": true,
+	"progress": true, "keep": true, "backend-config": true, "out": true}
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	o, err := parseTrain(args, stderr)
