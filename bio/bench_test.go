@@ -30,7 +30,7 @@ func BenchmarkStep(b *testing.B) {
 	y := tensors.FromShape(shapes.Make(dtypes.Int32, 100, 1))
 	for _, v := range experiments.OverheadVariants() {
 		b.Run(strings.ReplaceAll(v.Name, " ", "_"), func(b *testing.B) {
-			ctx := context.New()
+			ctx := seededContext(1)
 			model := train.ModelFn(fcnet)
 			opt := optimizers.StochasticGradientDescent().WithLearningRate(0.01).Done()
 			if v.Bio != nil {

@@ -119,7 +119,7 @@ func TestAdamStateResetOnRejuvenation(t *testing.T) {
 	cfg.FuzzyLearningRates = false
 	cfg.RejuvenationParameterDre = 1.5
 	conv := mustConverter(t, cfg)
-	ctx := context.New()
+	ctx := seededContext(222)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
 		conv.Optimizer(optimizers.Adam().LearningRate(0.01).Done()), nil, nil)
 	x := tensors.FromFlatDataAndDimensions(randData(40*4, 31, 1), 40, 4)
@@ -267,7 +267,7 @@ func TestRejuvenationBetweenStepsResetsAdam(t *testing.T) {
 	cfg.FuzzyLearningRates, cfg.Rejuvenation = false, false
 	cfg.RejuvenationParameterDre = 1.5
 	conv := mustConverter(t, cfg)
-	ctx := context.New()
+	ctx := seededContext(370)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
 		conv.Optimizer(optimizers.Adam().LearningRate(0.01).Done()), nil, nil)
 	x := tensors.FromFlatDataAndDimensions(randData(40*4, 33, 1), 40, 4)
@@ -319,7 +319,7 @@ func TestOptimizerWithoutGradientsAPI(t *testing.T) {
 			cfg := bio.DefaultConfig()
 			cfg.FactorMode, cfg.Crystallization = tc.mode, tc.cryst
 			conv := mustConverter(t, cfg)
-			ctx := context.New()
+			ctx := seededContext(422)
 			inner := plainOptimizer{optimizers.StochasticGradientDescent().Done()}
 			trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse, conv.Optimizer(inner), nil, nil)
 			_, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target})
@@ -345,7 +345,7 @@ func TestOptimizerStateResetStaysInItsLayer(t *testing.T) {
 	cfg.FuzzyLearningRates, cfg.Rejuvenation = false, false
 	cfg.RejuvenationParameterDre = 1
 	conv := mustConverter(t, cfg).Exclude("/x")
-	ctx := context.New()
+	ctx := seededContext(448)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(model), mse, conv.Optimizer(optimizers.Adam().Done()), nil, nil)
 	x := tensors.FromFlatDataAndDimensions(randData(10*4, 53, 1), 10, 4)
 	target := tensors.FromFlatDataAndDimensions(randData(10*4, 54, 1), 10, 4)
@@ -378,7 +378,7 @@ func TestChannelsFirstConvolution(t *testing.T) {
 		return []*Node{ReduceAllSum(y)}
 	}
 	conv := mustConverter(t, bio.DefaultConfig()).ChannelsFirst("cf")
-	ctx := context.New()
+	ctx := seededContext(481)
 	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) *Node {
 		return conv.Convert(model)(ctx, nil, []*Node{x})[0]
 	})

@@ -303,7 +303,7 @@ func TestTelemetryMetrics(t *testing.T) {
 	cfg.RejuvenationParameterDre = 2 // replaces a visible fraction every step
 	cfg.SynapticScaling = true
 	conv := mustConverter(t, cfg)
-	ctx := context.New()
+	ctx := seededContext(406)
 	trainer := newTrainer(backend, ctx, conv, bioMLP(16), optimizers.StochasticGradientDescent().Done())
 	x, y := blobs(30, 10)
 	ms, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})

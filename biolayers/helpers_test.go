@@ -82,6 +82,7 @@ func fdCheckCtx(t *testing.T, name string, ctx *context.Context, f func(ctx *con
 	b := backend()
 	if ctx == nil {
 		ctx = context.New()
+		ctx.SetParam(context.ParamInitialSeed, int64(1))
 	}
 	valueExec := context.MustNewExec(b, ctx.Reuse(), func // runs after gradExec created the variables
 	(ctx *context.Context, in []*graph.Node) *graph.Node {

@@ -140,6 +140,7 @@ func TestModelStructure(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.New()
+			ctx.SetParam(context.ParamInitialSeed, int64(1))
 			x, _ := tinyData(1, 10, c.dims...)
 			out := context.MustExecOnce(backend(), ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
 				return c.model(ctx, nil, []*graph.Node{x})[0]
