@@ -9,7 +9,7 @@ GOMNIST_VERSION := v0.0.0-20150320212226-2fbe10d0fa63
 
 GO ?= go
 
-.PHONY: all build data demo test cover bench bench-json compare-full clean
+.PHONY: all build data demo attack test cover bench bench-json compare-full clean
 
 all: build
 
@@ -24,6 +24,10 @@ data:
 demo: data
 	$(GO) run ./cmd/biotrain compare -demo -out out/demo
 
+## attack: the privacy experiment — gradient-inversion attacks on victims of each variant (~4 minutes).
+attack: data
+	$(GO) run ./cmd/biotrain attack -out out/attack
+
 ## test: vet and the whole test suite.
 test: data
 	$(GO) vet ./...
@@ -31,7 +35,7 @@ test: data
 
 ## cover: coverage of the library packages.
 cover:
-	$(GO) test -cover ./bio/ ./biolayers/ ./models/ ./datasets/... ./experiments/...
+	$(GO) test -cover ./bio/ ./biolayers/ ./models/ ./datasets/... ./experiments/... ./cmd/...
 
 ## bench: Go benchmarks (step times of the bio mechanisms and of the layers).
 bench:

