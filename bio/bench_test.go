@@ -6,6 +6,7 @@ import (
 
 	"github.com/bio-transformations/go-bio/biolayers"
 	"github.com/bio-transformations/go-bio/experiments"
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -30,7 +31,7 @@ func BenchmarkStep(b *testing.B) {
 	y := tensors.FromShape(shapes.Make(dtypes.Int32, 100, 1))
 	for _, v := range experiments.OverheadVariants() {
 		b.Run(strings.ReplaceAll(v.Name, " ", "_"), func(b *testing.B) {
-			ctx := seededContext(1)
+			ctx := testenv.Context(1)
 			model := train.ModelFn(fcnet)
 			opt := optimizers.StochasticGradientDescent().WithLearningRate(0.01).Done()
 			if v.Bio != nil {

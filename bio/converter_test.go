@@ -7,6 +7,7 @@ import (
 
 	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/biolayers"
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -41,14 +42,6 @@ func allMechanisms() bio.Config {
 	cfg.ApplyDalesPrinciple = true
 	cfg.WeightSplittingGamma = 2
 	return cfg
-}
-
-// seededContext returns a new context whose variable initialisers use seed: GoMLX's default seed is
-// random, and tests must not depend on the draw.
-func seededContext(seed int64) *context.Context {
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, seed)
-	return ctx
 }
 
 func mustConverter(t testing.TB, cfg bio.Config) *bio.Converter {
@@ -120,8 +113,7 @@ func values(t testing.TB, v *context.Variable) []float64 {
 func TestEndToEndBioLayersAllMechanisms(t *testing.T) {
 	backend := newBackend(t)
 	conv := mustConverter(t, allMechanisms())
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(1))
+	ctx := testenv.Context(1)
 	trainer := newTrainer(backend, ctx, conv, bioMLP(32), optimizers.StochasticGradientDescent().WithLearningRate(0.3).Done())
 	x, y := blobs(96, 3)
 	// Every mechanism at once learns much more slowly than plain SGD on this toy problem (Dale's principle
@@ -174,7 +166,7 @@ func TestLayerDiscovery(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			conv := mustConverter(t, bio.DefaultConfig()).Include(tc.include...).Exclude(tc.exclude...)
-			ctx := seededContext(269)
+			ctx := testenv.Context(269)
 			exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) []*Node {
 				return conv.Convert(model)(ctx, nil, []*Node{x})
 			})
@@ -208,8 +200,7 @@ func TestLayerDiscovery(t *testing.T) {
 func TestFrozenLayerSkipped(t *testing.T) {
 	backend := newBackend(t)
 	conv := mustConverter(t, allMechanisms())
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(2))
+	ctx := testenv.Context(2)
 	trainer := newTrainer(backend, ctx, conv, bioMLP(16), optimizers.StochasticGradientDescent().WithLearningRate(0.3).Done())
 	x, y := blobs(48, 4)
 	trainSteps(t, trainer, x, y, 1)
@@ -241,7 +232,7 @@ func TestWeightSplitting(t *testing.T) {
 	cfg.WeightSplittingGamma = 2
 	cfg.WeightSplittingActivation = "relu"
 	conv := mustConverter(t, cfg).SkipWeightSplitting("keep")
-	ctx := seededContext(336)
+	ctx := testenv.Context(336)
 	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) []*Node {
 		return conv.Convert(model)(ctx, nil, []*Node{x})
 	})
@@ -300,7 +291,7 @@ func TestWeightSplittingGammaMustDivide(t *testing.T) {
 	cfg := bio.DefaultConfig()
 	cfg.WeightSplittingGamma = 2
 	conv := mustConverter(t, cfg)
-	ctx := seededContext(395)
+	ctx := testenv.Context(395)
 	trainer := newTrainer(backend, ctx, conv, bioMLP(5), optimizers.StochasticGradientDescent().Done())
 	x, y := blobs(12, 1)
 	_, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
@@ -314,8 +305,7 @@ func TestDalesPrinciple(t *testing.T) {
 	cfg := bio.DefaultConfig()
 	cfg.ApplyDalesPrinciple = true
 	conv := mustConverter(t, cfg)
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(5))
+	ctx := testenv.Context(5)
 	trainer := newTrainer(backend, ctx, conv, bioMLP(16), optimizers.StochasticGradientDescent().WithLearningRate(0.5).Done())
 	x, y := blobs(48, 2)
 	check := func(when string) {
@@ -390,7 +380,7 @@ func TestOptimizerStepMatchesReference(t *testing.T) {
 			cfg.DampeningFactor = damp
 			cfg.FactorMode = mode
 			conv := mustConverter(t, cfg)
-			ctx := seededContext(485)
+			ctx := testenv.Context(485)
 			x := tensors.FromFlatDataAndDimensions(xs, n, in)
 			// Create and initialise the kernel and its factors, to read them before the step.
 			fwd, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) *Node {
@@ -467,8 +457,7 @@ func TestConvNetAllMechanisms(t *testing.T) {
 	cfg := allMechanisms()
 	cfg.ApplyDalesPrinciple = false // one input channel: Dale would force every kernel of the layer to one sign
 	conv := mustConverter(t, cfg)
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(3))
+	ctx := testenv.Context(3)
 	trainer := newTrainer(backend, ctx, conv, model, optimizers.StochasticGradientDescent().WithLearningRate(0.1).Done())
 	x, y := blobs(96, 3)
 	first, last := trainSteps(t, trainer, x, y, 150)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/biolayers"
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/core/tensors/images"
@@ -30,8 +31,7 @@ func TestDistributionsThroughTheOptimizer(t *testing.T) {
 	backend := newBackend(t)
 	x, y := blobs(30, 12)
 	newRun := func(cfg bio.Config) (*context.Context, *train.Trainer) {
-		ctx := context.New()
-		ctx.SetParam(context.ParamInitialSeed, int64(1))
+		ctx := testenv.Context(1)
 		return ctx, newTrainer(backend, ctx, mustConverter(t, cfg), bioMLP(64), optimizers.StochasticGradientDescent().Done())
 	}
 	base := bio.DefaultConfig()
@@ -119,7 +119,7 @@ func TestAdamStateResetOnRejuvenation(t *testing.T) {
 	cfg.FuzzyLearningRates = false
 	cfg.RejuvenationParameterDre = 1.5
 	conv := mustConverter(t, cfg)
-	ctx := seededContext(222)
+	ctx := testenv.Context(222)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
 		conv.Optimizer(optimizers.Adam().LearningRate(0.01).Done()), nil, nil)
 	x := tensors.FromFlatDataAndDimensions(randData(40*4, 31, 1), 40, 4)
@@ -157,8 +157,7 @@ func TestCustomTrainingStep(t *testing.T) {
 	x := tensors.FromFlatDataAndDimensions(randData(10*4, 41, 1), 10, 4)
 	target := tensors.FromFlatDataAndDimensions(randData(10*3, 42, 1), 10, 3)
 
-	wrapped := context.New()
-	wrapped.SetParam(context.ParamInitialSeed, int64(6))
+	wrapped := testenv.Context(6)
 	conv := mustConverter(t, cfg)
 	trainer := train.NewTrainer(backend, wrapped, conv.Convert(linearModel), mse,
 		conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(0.1).Done()), nil, nil)
@@ -166,8 +165,7 @@ func TestCustomTrainingStep(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	custom := context.New()
-	custom.SetParam(context.ParamInitialSeed, int64(6))
+	custom := testenv.Context(6)
 	conv2 := mustConverter(t, cfg)
 	model := conv2.Convert(linearModel)
 	step, err := context.NewExec(backend, custom, func(ctx *context.Context, x, target *Node) *Node {
@@ -267,7 +265,7 @@ func TestRejuvenationBetweenStepsResetsAdam(t *testing.T) {
 	cfg.FuzzyLearningRates, cfg.Rejuvenation = false, false
 	cfg.RejuvenationParameterDre = 1.5
 	conv := mustConverter(t, cfg)
-	ctx := seededContext(370)
+	ctx := testenv.Context(370)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
 		conv.Optimizer(optimizers.Adam().LearningRate(0.01).Done()), nil, nil)
 	x := tensors.FromFlatDataAndDimensions(randData(40*4, 33, 1), 40, 4)
@@ -319,7 +317,7 @@ func TestOptimizerWithoutGradientsAPI(t *testing.T) {
 			cfg := bio.DefaultConfig()
 			cfg.FactorMode, cfg.Crystallization = tc.mode, tc.cryst
 			conv := mustConverter(t, cfg)
-			ctx := seededContext(422)
+			ctx := testenv.Context(422)
 			inner := plainOptimizer{optimizers.StochasticGradientDescent().Done()}
 			trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse, conv.Optimizer(inner), nil, nil)
 			_, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target})
@@ -345,7 +343,7 @@ func TestOptimizerStateResetStaysInItsLayer(t *testing.T) {
 	cfg.FuzzyLearningRates, cfg.Rejuvenation = false, false
 	cfg.RejuvenationParameterDre = 1
 	conv := mustConverter(t, cfg).Exclude("/x")
-	ctx := seededContext(448)
+	ctx := testenv.Context(448)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(model), mse, conv.Optimizer(optimizers.Adam().Done()), nil, nil)
 	x := tensors.FromFlatDataAndDimensions(randData(10*4, 53, 1), 10, 4)
 	target := tensors.FromFlatDataAndDimensions(randData(10*4, 54, 1), 10, 4)
@@ -378,7 +376,7 @@ func TestChannelsFirstConvolution(t *testing.T) {
 		return []*Node{ReduceAllSum(y)}
 	}
 	conv := mustConverter(t, bio.DefaultConfig()).ChannelsFirst("cf")
-	ctx := seededContext(481)
+	ctx := testenv.Context(481)
 	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) *Node {
 		return conv.Convert(model)(ctx, nil, []*Node{x})[0]
 	})

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bio-transformations/go-bio/bio"
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -47,10 +48,7 @@ func mlp(ctx *context.Context, _ any, inputs []*graph.Node) []*graph.Node {
 	return []*graph.Node{layers.Dense(ctx.In("out"), x, true, 3)}
 }
 
-func newBackend(t testing.TB) backends.Backend {
-	t.Setenv("GOMLX_BACKEND", "go")
-	return backends.MustNew()
-}
+func newBackend(testing.TB) backends.Backend { return testenv.Backend() }
 
 func TestEndToEndAllMechanismsLossFalls(t *testing.T) {
 	backend := newBackend(t)
@@ -67,8 +65,7 @@ func TestEndToEndAllMechanismsLossFalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(1))
+	ctx := testenv.Context(1)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(mlp), losses.SparseCategoricalCrossEntropyLogits,
 		conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(0.5).Done()), conv.Metrics(), nil)
 	x, y := blobs(96, 3)

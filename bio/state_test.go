@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bio-transformations/go-bio/bio"
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
@@ -61,8 +62,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	x, y := blobs(48, 5)
 	adam := func() optimizers.Interface { return optimizers.Adam().LearningRate(0.01).Done() }
 
-	ctx1 := context.New()
-	ctx1.SetParam(context.ParamInitialSeed, int64(3))
+	ctx1 := testenv.Context(3)
 	conv1 := mustConverter(t, cfg)
 	trainer1 := newTrainer(backend, ctx1, conv1, bioMLP(16), adam())
 	trainSteps(t, trainer1, x, y, 3)
@@ -125,8 +125,7 @@ func TestReproducibleFromSeed(t *testing.T) {
 	runOnce := func(bioSeed int64) map[string][]float64 {
 		cfg := allMechanisms()
 		cfg.Seed = bioSeed
-		ctx := context.New()
-		ctx.SetParam(context.ParamInitialSeed, int64(11))
+		ctx := testenv.Context(11)
 		trainer := newTrainer(backend, ctx, mustConverter(t, cfg), bioMLP(16), optimizers.StochasticGradientDescent().WithLearningRate(0.2).Done())
 		trainSteps(t, trainer, x, y, 5)
 		return snapshot(t, ctx)
@@ -170,8 +169,7 @@ func TestFactorModesUnderAdam(t *testing.T) {
 		cfg.Rejuvenation = false
 		cfg.FuzzyLearningRates = fuzzy
 		cfg.FactorMode = mode
-		ctx := context.New()
-		ctx.SetParam(context.ParamInitialSeed, int64(4))
+		ctx := testenv.Context(4)
 		trainer := newTrainer(backend, ctx, mustConverter(t, cfg), bioMLP(16), opt)
 		trainSteps(t, trainer, x, y, 50)
 		return snapshot(t, ctx)
@@ -244,8 +242,7 @@ func TestModelLevelOperations(t *testing.T) {
 	if err := conv.RejuvenateWeights(backend, context.New()); err == nil || !strings.Contains(err.Error(), "no converted layers") {
 		t.Fatalf("empty context: want an error, got %v", err)
 	}
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(9))
+	ctx := testenv.Context(9)
 	trainer := newTrainer(backend, ctx, conv, bioMLP(16), optimizers.StochasticGradientDescent().Done())
 	x, y := blobs(30, 9)
 	trainSteps(t, trainer, x, y, 1)
@@ -303,7 +300,7 @@ func TestTelemetryMetrics(t *testing.T) {
 	cfg.RejuvenationParameterDre = 2 // replaces a visible fraction every step
 	cfg.SynapticScaling = true
 	conv := mustConverter(t, cfg)
-	ctx := seededContext(406)
+	ctx := testenv.Context(406)
 	trainer := newTrainer(backend, ctx, conv, bioMLP(16), optimizers.StochasticGradientDescent().Done())
 	x, y := blobs(30, 10)
 	ms, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
@@ -362,8 +359,7 @@ func TestLayerOrderDoesNotChangeDraws(t *testing.T) {
 	sgd := func() optimizers.Interface {
 		return optimizers.StochasticGradientDescent().WithLearningRate(0.2).Done()
 	}
-	ctx1 := context.New()
-	ctx1.SetParam(context.ParamInitialSeed, int64(2))
+	ctx1 := testenv.Context(2)
 	trainer1 := newTrainer(backend, ctx1, mustConverter(t, cfg), bioMLP(16), sgd())
 	if err := ctx1.InitializeVariables(backend, nil); err != nil {
 		t.Fatal(err)

@@ -3,10 +3,9 @@ package biolayers
 import (
 	"math"
 	"math/rand/v2"
-	"os"
-	"sync"
 	"testing"
 
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -14,21 +13,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
 
-var (
-	backendOnce sync.Once
-	testBackend backends.Backend
-)
-
 // backend returns the pure-Go backend shared by all tests.
-func backend() backends.Backend {
-	backendOnce.Do(func() {
-		if os.Getenv("GOMLX_BACKEND") == "" {
-			_ = os.Setenv("GOMLX_BACKEND", "go")
-		}
-		testBackend = backends.MustNew()
-	})
-	return testBackend
-}
+func backend() backends.Backend { return testenv.Backend() }
 
 // randTensor returns a float64 tensor with N(0,1) values.
 func randTensor(rng *rand.Rand, dims ...int) *tensors.Tensor {
@@ -81,8 +67,7 @@ func fdCheckCtx(t *testing.T, name string, ctx *context.Context, f func(ctx *con
 	t.Helper()
 	b := backend()
 	if ctx == nil {
-		ctx = context.New()
-		ctx.SetParam(context.ParamInitialSeed, int64(1))
+		ctx = testenv.Context(1)
 	}
 	valueExec := context.MustNewExec(b, ctx.Reuse(), func // runs after gradExec created the variables
 	(ctx *context.Context, in []*graph.Node) *graph.Node {
@@ -126,8 +111,4 @@ func fdCheckCtx(t *testing.T, name string, ctx *context.Context, f func(ctx *con
 }
 
 // newCtx returns a fresh context with a fixed seed.
-func newCtx(seed int64) *context.Context {
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, seed)
-	return ctx
-}
+func newCtx(seed int64) *context.Context { return testenv.Context(seed) }

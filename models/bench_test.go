@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
@@ -18,8 +18,7 @@ import (
 // pure-Go backend and reports the peak Go heap in use (sampled every 25 ms) as peakHeapMB.
 func benchModelStep(b *testing.B, modelFn train.ModelFn, dims ...int) {
 	x, y := tinyData(1, 10, dims...)
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(1))
+	ctx := testenv.Context(1)
 	ctx.SetParam(optimizers.ParamLearningRate, 1e-3)
 	trainer := train.NewTrainer(backend(), ctx, modelFn, losses.SparseCategoricalCrossEntropyLogits,
 		optimizers.StochasticGradientDescent().WithDecay(false).Done(), nil, nil)

@@ -2,13 +2,13 @@ package models
 
 import (
 	"fmt"
-	"github.com/gomlx/gomlx/pkg/core/graph"
 	"math/rand/v2"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/bio-transformations/go-bio/internal/testenv"
+	"github.com/gomlx/gomlx/pkg/core/graph"
 
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
@@ -19,20 +19,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 )
 
-var (
-	backendOnce sync.Once
-	testBackend backends.Backend
-)
-
-func backend() backends.Backend {
-	backendOnce.Do(func() {
-		if os.Getenv("GOMLX_BACKEND") == "" {
-			_ = os.Setenv("GOMLX_BACKEND", "go")
-		}
-		testBackend = backends.MustNew()
-	})
-	return testBackend
-}
+func backend() backends.Backend { return testenv.Backend() }
 
 // tinyData returns a learnable random dataset: inputs [dims...] (float32) and labels [batch, 1] given by
 // a random linear function of the inputs.
@@ -71,8 +58,7 @@ func tinyData(seed uint64, classes int, dims ...int) (*tensors.Tensor, *tensors.
 
 // trainSteps runs steps SGD steps on one batch and returns the first and last losses and the mean step time.
 func trainSteps(t testing.TB, modelFn train.ModelFn, lr float64, steps int, x, y *tensors.Tensor) (first, last float64, perStep time.Duration) {
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(1))
+	ctx := testenv.Context(1)
 	ctx.SetParam(optimizers.ParamLearningRate, lr)
 	trainer := train.NewTrainer(backend(), ctx, modelFn, losses.SparseCategoricalCrossEntropyLogits,
 		optimizers.StochasticGradientDescent().WithDecay(false).Done(), nil, nil)
@@ -139,8 +125,7 @@ func TestModelStructure(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx := context.New()
-			ctx.SetParam(context.ParamInitialSeed, int64(1))
+			ctx := testenv.Context(1)
 			x, _ := tinyData(1, 10, c.dims...)
 			out := context.MustExecOnce(backend(), ctx, func(ctx *context.Context, x *graph.Node) *graph.Node {
 				return c.model(ctx, nil, []*graph.Node{x})[0]

@@ -124,8 +124,6 @@ type Attack struct {
 	// gradient with respect to x' for (x', labels, observed gradients...).
 	observe   *context.Exec
 	objective *context.Exec
-	// trainable is the number of trainable variables the model uses (the length of an observation).
-	trainable int
 }
 
 // NewAttack prepares an attack on v with cfg. It returns an error for an invalid configuration or victim.
@@ -153,7 +151,7 @@ func NewAttack(v Victim, cfg Config) (*Attack, error) {
 }
 
 // weightGradients returns the gradients of the mean cross-entropy of (x, labels) with respect to every
-// trainable variable in use by the graph, in ctx's variable order, and the variables' count.
+// trainable variable in use by the graph, in ctx's variable order.
 func (a *Attack) weightGradients(ctx *context.Context, x, labels *Node) []*Node {
 	g := x.Graph()
 	logits := a.victim.Model(ctx, nil, []*Node{x})[0]
@@ -214,7 +212,6 @@ func (a *Attack) Observe(x, labels *tensors.Tensor) ([]*tensors.Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inversion: computing the observed gradients: %w", err)
 	}
-	a.trainable = len(out)
 	return out, nil
 }
 
@@ -294,7 +291,7 @@ func (a *Attack) Reconstruct(labels *tensors.Tensor, observed []*tensors.Tensor)
 	}
 	adam := newAdam(len(x))
 	res := &Result{BestObjective: math.Inf(1), CurveEvery: max(1, a.cfg.Iterations/100)}
-	tvGrad := make([]float64, len(x))
+	tvGrad, step := make([]float64, len(x)), make([]float64, len(x))
 	for it := range a.cfg.Iterations {
 		xt := tensors.FromFlatDataAndDimensions(x, batch, f)
 		obj, grad, err := a.Objective(xt, labels, observed)
@@ -322,7 +319,6 @@ func (a *Attack) Reconstruct(labels *tensors.Tensor, observed []*tensors.Tensor)
 				lr *= 0.1
 			}
 		}
-		step := make([]float64, len(x))
 		for i := range step {
 			d := grad[i]
 			if a.cfg.TotalVariation > 0 {
