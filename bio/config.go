@@ -73,8 +73,6 @@ type Config struct {
 	RejuvenationParameterDre float64 `json:"rejuvenation_parameter_dre"`
 	// WeightSplittingGamma is Γ: groups of Γ output units share their summed output. 0 or 1 disables it.
 	WeightSplittingGamma int `json:"weight_splitting_Gamma"`
-	// ApplyDalesPrinciple enables Dale's initialisation and the sign projection after every update.
-	ApplyDalesPrinciple bool `json:"apply_dales_principle"`
 	// BaseLR is the base of the volume-dependent learning rate μ = BaseLR·exp(−StabilityFactor·v). Default 0.1.
 	BaseLR float64 `json:"base_lr"`
 	// StabilityFactor is how strongly larger weights are stabilised. Default 2.0.
@@ -111,17 +109,33 @@ type Config struct {
 	// FactorMode is where the per-weight factors act: "gradient" (default, the reference) or "update".
 	FactorMode FactorMode `json:"factor_mode"`
 
-	// Mechanisms run by the optimizer wrapper at every training step. The defaults are the paper's
-	// configuration: fuzzy learning rates and rejuvenation on, everything else off.
-	FuzzyLearningRates bool `json:"fuzzy_learning_rates"`
-	Rejuvenation       bool `json:"rejuvenate_weights"`
-	Crystallization    bool `json:"crystallize"`
-	VolumeDependentLR  bool `json:"volume_dependent_lr"`
-	SynapticScaling    bool `json:"scale_grad"`
-	L1Regularization   bool `json:"l1_reg"`
+	// Mechanisms are the switches: which mechanisms run. Its fields are promoted (cfg.FuzzyLearningRates)
+	// and its keys sit at the top level of the JSON and map forms, as in the reference's dict.
+	Mechanisms
 
 	// Seed seeds every draw of the library (factors, signs, rejuvenation, volume noise). Default 42.
 	Seed int64 `json:"seed"`
+}
+
+// Mechanisms are the switches of the mechanisms, one per mechanism, under the reference's key names. The
+// zero value switches every mechanism off (cfg.Mechanisms = bio.Mechanisms{}), and two sets compare with ==.
+// Weight splitting has no switch: it is on when Config.WeightSplittingGamma > 1.
+type Mechanisms struct {
+	// FuzzyLearningRates multiplies every weight's gradient by its fixed factor s (fuzzy.go).
+	FuzzyLearningRates bool `json:"fuzzy_learning_rates"`
+	// Rejuvenation replaces small weights by fresh draws every RejuvenationPeriod steps (rejuvenation.go).
+	Rejuvenation bool `json:"rejuvenate_weights"`
+	// Crystallization dampens the factors of weights whose gradient is tiny or very large (crystallize.go).
+	Crystallization bool `json:"crystallize"`
+	// VolumeDependentLR multiplies the gradient by fresh factors that shrink with |W| (volume.go).
+	VolumeDependentLR bool `json:"volume_dependent_lr"`
+	// SynapticScaling adds the homeostatic term to the gradient (scaling.go).
+	SynapticScaling bool `json:"scale_grad"`
+	// L1Regularization adds λ·Σ|W| to the loss (l1.go).
+	L1Regularization bool `json:"l1_reg"`
+	// ApplyDalesPrinciple initialises the weights with one sign per input unit and projects them back onto
+	// those signs after every update (dale.go).
+	ApplyDalesPrinciple bool `json:"apply_dales_principle"`
 }
 
 // DefaultConfig returns the reference package's defaults (BioConfig()) plus this library's extras.
@@ -133,7 +147,6 @@ func DefaultConfig() Config {
 		CrystalThresh:             4.5e-5,
 		RejuvenationParameterDre:  8.0,
 		WeightSplittingGamma:      0,
-		ApplyDalesPrinciple:       false,
 		BaseLR:                    0.1,
 		StabilityFactor:           2.0,
 		LRVariability:             0.2,
@@ -151,8 +164,7 @@ func DefaultConfig() Config {
 		L1Lambda:                  1e-5,
 		RejuvenationPeriod:        1,
 		FactorMode:                FactorsOnGradient,
-		FuzzyLearningRates:        true,
-		Rejuvenation:              true,
+		Mechanisms:                Mechanisms{FuzzyLearningRates: true, Rejuvenation: true},
 		Seed:                      42,
 	}
 }

@@ -42,7 +42,7 @@ const (
 // cfgField describes one field of Config, discovered from its json tag.
 type cfgField struct {
 	name  string // json tag: the reference's snake_case name.
-	index int    // field index in Config.
+	index []int  // field index in Config (reflect.Value.FieldByIndex), through the embedded Mechanisms.
 	kind  reflect.Kind
 }
 
@@ -53,13 +53,15 @@ func cfgBuildFields() ([]cfgField, map[string]cfgField) {
 	t := reflect.TypeFor[Config]()
 	var fields []cfgField
 	byName := make(map[string]cfgField)
-	for i := range t.NumField() {
-		f := t.Field(i)
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous {
+			continue // the embedded Mechanisms: its fields are visited themselves
+		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name == "" || name == "-" || !f.IsExported() {
 			continue
 		}
-		cf := cfgField{name: name, index: i, kind: f.Type.Kind()}
+		cf := cfgField{name: name, index: f.Index, kind: f.Type.Kind()}
 		fields = append(fields, cf)
 		byName[name] = cf
 	}
@@ -359,7 +361,7 @@ func (c Config) ToMap() map[string]any {
 	v := reflect.ValueOf(c)
 	m := make(map[string]any, len(cfgFields))
 	for _, f := range cfgFields {
-		fv := v.Field(f.index)
+		fv := v.FieldByIndex(f.index)
 		switch f.kind {
 		case reflect.Float32, reflect.Float64:
 			m[f.name] = fv.Float()
@@ -474,7 +476,7 @@ func cfgEditDistance(a, b string) int {
 // setField converts value to the type of field f and stores it in c. It does not check ranges (Validate
 // does), only types and names.
 func (c *Config) setField(f cfgField, value any) error {
-	fv := reflect.ValueOf(c).Elem().Field(f.index)
+	fv := reflect.ValueOf(c).Elem().FieldByIndex(f.index)
 	switch f.name {
 	case cfgKeyActivation:
 		if value == nil {

@@ -64,12 +64,12 @@ func addBioFlags(fs *flag.FlagSet, defaults bio.Config) *bioFlags {
 	bf := &bioFlags{}
 	t := reflect.TypeOf(defaults)
 	v := reflect.ValueOf(defaults)
-	for i := 0; i < t.NumField(); i++ {
-		key := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]
-		if key == "" || key == "-" || key == "seed" { // The bio seed is the run's -seed.
+	for _, field := range reflect.VisibleFields(t) {
+		key := strings.Split(field.Tag.Get("json"), ",")[0]
+		if field.Anonymous || key == "" || key == "-" || key == "seed" { // The bio seed is the run's -seed.
 			continue
 		}
-		f := &bioFlag{key: key, kind: t.Field(i).Type.Kind(), value: fmt.Sprint(v.Field(i).Interface())}
+		f := &bioFlag{key: key, kind: field.Type.Kind(), value: fmt.Sprint(v.FieldByIndex(field.Index).Interface())}
 		bf.flags = append(bf.flags, f)
 		fs.Var(f, key, fmt.Sprintf("bio config %s (%s)", key, kindName(f.kind)))
 	}
