@@ -117,22 +117,23 @@ type Config struct {
 	Seed int64 `json:"seed"`
 }
 
-// Mechanisms are the switches of the mechanisms, one per mechanism, under the reference's key names. The
+// Mechanisms are the switches of the mechanisms, one per mechanism, named as the mechanism's methods
+// (Converter.Crystallize, Layer.Crystallize, ...) and keyed by the reference's names. The
 // zero value switches every mechanism off (cfg.Mechanisms = bio.Mechanisms{}), and two sets compare with ==.
 // Weight splitting has no switch: it is on when Config.WeightSplittingGamma > 1.
 type Mechanisms struct {
 	// FuzzyLearningRates multiplies every weight's gradient by its fixed factor s (fuzzy.go).
 	FuzzyLearningRates bool `json:"fuzzy_learning_rates"`
-	// Rejuvenation replaces small weights by fresh draws every RejuvenationPeriod steps (rejuvenation.go).
-	Rejuvenation bool `json:"rejuvenate_weights"`
-	// Crystallization dampens the factors of weights whose gradient is tiny or very large (crystallize.go).
-	Crystallization bool `json:"crystallize"`
+	// RejuvenateWeights replaces small weights by fresh draws every RejuvenationPeriod steps (rejuvenate.go).
+	RejuvenateWeights bool `json:"rejuvenate_weights"`
+	// Crystallize dampens the factors of weights whose gradient is tiny or very large (crystallize.go).
+	Crystallize bool `json:"crystallize"`
 	// VolumeDependentLR multiplies the gradient by fresh factors that shrink with |W| (volume.go).
 	VolumeDependentLR bool `json:"volume_dependent_lr"`
-	// SynapticScaling adds the homeostatic term to the gradient (scaling.go).
-	SynapticScaling bool `json:"scale_grad"`
-	// L1Regularization adds λ·Σ|W| to the loss (l1.go).
-	L1Regularization bool `json:"l1_reg"`
+	// ScaleGrad adds the homeostatic term to the gradient (scalegrad.go).
+	ScaleGrad bool `json:"scale_grad"`
+	// L1Reg adds λ·Σ|W| to the loss (l1reg.go).
+	L1Reg bool `json:"l1_reg"`
 	// ApplyDalesPrinciple initialises the weights with one sign per input unit and projects them back onto
 	// those signs after every update (dale.go).
 	ApplyDalesPrinciple bool `json:"apply_dales_principle"`
@@ -164,7 +165,7 @@ func DefaultConfig() Config {
 		L1Lambda:                  1e-5,
 		RejuvenationPeriod:        1,
 		FactorMode:                FactorsOnGradient,
-		Mechanisms:                Mechanisms{FuzzyLearningRates: true, Rejuvenation: true},
+		Mechanisms:                Mechanisms{FuzzyLearningRates: true, RejuvenateWeights: true},
 		Seed:                      42,
 	}
 }
@@ -172,7 +173,7 @@ func DefaultConfig() Config {
 // String gives a compact one-line description of the enabled mechanisms, for logs.
 func (c Config) String() string {
 	return fmt.Sprintf("bio.Config{fuzzy=%v(ν=%g,%s) rejuvenation=%v(dre=%g,every %d) crystallize=%v volume=%v Γ=%d dale=%v scaling=%v l1=%v mode=%s seed=%d}",
-		c.FuzzyLearningRates, c.FuzzyLearningRateFactorNu, c.FuzzyLRDistribution, c.Rejuvenation,
-		c.RejuvenationParameterDre, c.RejuvenationPeriod, c.Crystallization, c.VolumeDependentLR,
-		c.WeightSplittingGamma, c.ApplyDalesPrinciple, c.SynapticScaling, c.L1Regularization, c.FactorMode, c.Seed)
+		c.FuzzyLearningRates, c.FuzzyLearningRateFactorNu, c.FuzzyLRDistribution, c.RejuvenateWeights,
+		c.RejuvenationParameterDre, c.RejuvenationPeriod, c.Crystallize, c.VolumeDependentLR,
+		c.WeightSplittingGamma, c.ApplyDalesPrinciple, c.ScaleGrad, c.L1Reg, c.FactorMode, c.Seed)
 }

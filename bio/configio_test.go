@@ -61,7 +61,7 @@ func TestConfigMapRoundTrip(t *testing.T) {
 	c.WeightSplittingActivation = "relu6"
 	c.FuzzyLRDistribution = LayerAdaptive
 	c.FactorMode = FactorsOnUpdate
-	c.Crystallization = true
+	c.Crystallize = true
 	c.FuzzyLRLayerIndex, c.FuzzyLRTotalLayers = 1, 3
 	c.Seed = 1<<62 + 1 // Not representable as float64: must survive the JSON round trip too.
 	c2, err := ConfigFromMap(c.ToMap())
@@ -328,7 +328,7 @@ func TestConfigUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if updated.DampeningFactor != 0.5 || !updated.Crystallization || updated.Seed != 7 {
+	if updated.DampeningFactor != 0.5 || !updated.Crystallize || updated.Seed != 7 {
 		t.Errorf("updated = %+v", updated)
 	}
 	if c != before {

@@ -1,8 +1,9 @@
 package bio
 
 import (
-	"fmt"
 	"path"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 
@@ -21,14 +22,24 @@ import (
 //
 // The synapses it acts on are discovered in the context: every variable named "weights" whose scope ends in
 // "/dense" or "/conv" — the names GoMLX's layers.Dense and layers.Convolution (and this project's biolayers)
-// give their kernels. Use Include and Exclude to restrict the set. A Converter is safe for concurrent use.
+// give their kernels. Use Include and Exclude to restrict the set.
+//
+// What a Converter hands out — the model function of Convert, the optimizer of Optimizer, the Layer
+// handles, the metrics — keeps the configuration and layer selection the converter had when it was made:
+// UpdateConfig, Include, Exclude, SkipWeightSplitting and ChannelsFirst affect only what is made afterwards.
+// A Converter is safe for concurrent use.
 type Converter struct {
-	mu        sync.Mutex
-	cfg       Config
-	include   []string
-	exclude   []string
-	skipSplit []string
-	chFirst   []string
+	mu   sync.Mutex
+	plan plan
+}
+
+// plan is an immutable snapshot of a converter: what every handle it gives out works with.
+type plan struct {
+	cfg                         Config
+	include, exclude, skipSplit []string
+	channelsFirst               []string
+	// telemetry records, at every step, the fractions of weights rejuvenated and crystallized.
+	telemetry bool
 }
 
 // NewConverter validates cfg and returns a Converter for it. An invalid configuration returns an error
@@ -37,7 +48,7 @@ func NewConverter(cfg Config) (*Converter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Converter{cfg: cfg}, nil
+	return &Converter{plan: plan{cfg: cfg}}, nil
 }
 
 // FromDict creates a Converter from a map of the reference's snake_case parameter names (BioConverter.from_dict).
@@ -50,51 +61,73 @@ func FromDict(m map[string]any) (*Converter, error) {
 	return NewConverter(cfg)
 }
 
-// GetConfig returns a copy of the current configuration (BioConverter.get_config).
-func (c *Converter) GetConfig() Config {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.cfg
+// ConverterFromContext creates a Converter from the configuration in ctx's parameters ("bio_" + reference
+// name, see Config.SetToContext and ConfigFromContext), so that GoMLX's command-line `-set` settings apply.
+func ConverterFromContext(ctx *context.Context) (*Converter, error) {
+	cfg, err := ConfigFromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return NewConverter(cfg)
 }
 
+// snapshot returns the converter's current plan; handles keep it.
+func (c *Converter) snapshot() *plan {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.plan
+	return &p
+}
+
+// edit changes the converter's plan under its lock; the slices are copied so snapshots never alias.
+func (c *Converter) edit(fn func(p *plan)) *Converter {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.plan
+	p.include, p.exclude = slices.Clone(p.include), slices.Clone(p.exclude)
+	p.skipSplit, p.channelsFirst = slices.Clone(p.skipSplit), slices.Clone(p.channelsFirst)
+	fn(&p)
+	c.plan = p
+	return c
+}
+
+// Config returns the current configuration (the reference's get_config).
+func (c *Converter) Config() Config { return c.snapshot().cfg }
+
+// GetConfig returns the current configuration.
+//
+// Deprecated: use Config.
+func (c *Converter) GetConfig() Config { return c.Config() }
+
 // UpdateConfig changes the named parameters (reference names) and validates the result
-// (BioConverter.update_config). On error the configuration is unchanged. Graphs already built keep the
-// configuration they were built with; GoMLX rebuilds graphs only for new shapes, so call it before training.
+// (BioConverter.update_config). On error the configuration is unchanged. Model functions, optimizers and
+// layer handles made before keep the configuration they were made with.
 func (c *Converter) UpdateConfig(m map[string]any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cfg, err := c.cfg.Update(m)
+	cfg, err := c.plan.cfg.Update(m)
 	if err != nil {
 		return err
 	}
-	c.cfg = cfg
+	c.plan.cfg = cfg
 	return nil
 }
 
 // Include restricts the converter to the layers whose scope matches one of the patterns (see Matches).
 // It returns the converter, for chaining.
 func (c *Converter) Include(patterns ...string) *Converter {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.include = append(c.include, patterns...)
-	return c
+	return c.edit(func(p *plan) { p.include = append(p.include, patterns...) })
 }
 
 // Exclude leaves the layers whose scope matches one of the patterns unconverted (see Matches).
 func (c *Converter) Exclude(patterns ...string) *Converter {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.exclude = append(c.exclude, patterns...)
-	return c
+	return c.edit(func(p *plan) { p.exclude = append(p.exclude, patterns...) })
 }
 
 // SkipWeightSplitting marks layers (scope patterns, see Matches) whose output is never split, in addition to
-// the classifier, which is always skipped.
+// the classifier (see LayerOutput).
 func (c *Converter) SkipWeightSplitting(patterns ...string) *Converter {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.skipSplit = append(c.skipSplit, patterns...)
-	return c
+	return c.edit(func(p *plan) { p.skipSplit = append(p.skipSplit, patterns...) })
 }
 
 // ChannelsFirst marks convolution layers (scope patterns, see Matches) whose kernels are laid out
@@ -102,16 +135,22 @@ func (c *Converter) SkipWeightSplitting(patterns ...string) *Converter {
 // default every "/conv" kernel is taken as channels-last [k..., in, out], GoMLX's default layout; the kernel
 // shape alone cannot tell the two apart.
 func (c *Converter) ChannelsFirst(patterns ...string) *Converter {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.chFirst = append(c.chFirst, patterns...)
-	return c
+	return c.edit(func(p *plan) { p.channelsFirst = append(p.channelsFirst, patterns...) })
 }
 
-func (c *Converter) channelsFirst(scope string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return matchesAny(scope, c.chFirst)
+// Layers discovers the converted layers of ctx: every trainable "weights" variable in a scope ending in
+// "/dense" or "/conv", selected by Include/Exclude, in the order the variables were created (for a model
+// built from scratch, the order of the layers). Frozen (non-trainable) kernels are left out.
+func (c *Converter) Layers(ctx *context.Context) []*Layer { return c.snapshot().discoverLayers(ctx) }
+
+// LayerScopes returns the scopes of the converted layers of ctx, sorted.
+func (c *Converter) LayerScopes(ctx *context.Context) []string {
+	var scopes []string
+	for _, l := range c.Layers(ctx) {
+		scopes = append(scopes, l.Scope)
+	}
+	sort.Strings(scopes)
+	return scopes
 }
 
 // Matches reports whether a layer scope (such as "/model/fc1/dense") matches a pattern: the pattern equals
@@ -150,133 +189,37 @@ func matchesAny(scope string, patterns []string) bool {
 }
 
 // selected tells whether a layer scope is converted under the include/exclude lists.
-func (c *Converter) selected(scope string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.include) > 0 && !matchesAny(scope, c.include) {
+func (p *plan) selected(scope string) bool {
+	if len(p.include) > 0 && !matchesAny(scope, p.include) {
 		return false
 	}
-	return !matchesAny(scope, c.exclude)
+	return !matchesAny(scope, p.exclude)
 }
 
-func (c *Converter) skipsSplitting(scope string) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return matchesAny(scope, c.skipSplit)
-}
-
-// graphStateKey is the graph parameter (at the root scope) that marks a graph as built by a converted model.
-const graphStateKey = "bio_converter_state"
-
-// graphState is what a converted model function leaves in its graph for the layer hooks and the optimizer.
-type graphState struct {
-	conv       *Converter
-	cfg        Config
-	tracing    bool
-	classifier string           // scope of the last layer reporting an output, skipped by weight splitting
-	order      []string         // scopes of layer outputs in the order they were built
-	activity   map[string]*Node // batch mean |y| per output unit, by layer scope
-}
-
-func lookupState(ctx *context.Context, g *Graph) *graphState {
-	v, found := ctx.GetGraphParam(g, graphStateKey)
-	if !found {
-		return nil
-	}
-	st, _ := v.(*graphState)
-	return st
-}
-
-// Convert wraps a model function: the returned function builds the same model, with weight splitting and
-// Dale's initialisation in the layers that support them (package biolayers), the layer activities that
-// synaptic scaling needs, and the L1 term added to the training loss (train.AddLoss) when enabled.
-// Mechanisms acting on weights and gradients run in the optimizer returned by Optimizer.
-//
-// With weight splitting on, the first call traces the model once in a throwaway graph to find the last
-// layer (the classifier), which is never split.
+// Convert wraps a model function: the returned function builds the same model and, in training graphs,
+// the bio step around it (see Optimizer): the layers of package biolayers (and any layer calling
+// LayerWeights and LayerOutput) get Dale's initialisation, weight splitting and activity observation; the
+// L1 term is added to the loss (train.AddLoss); and the mechanisms that act after the optimizer's update
+// (rejuvenation, Dale's projection, dynamic factors, factor_mode "update") are registered with
+// train.AddPerStepUpdateGraphFn, so they run with any optimizer.
 func (c *Converter) Convert(fn train.ModelFn) train.ModelFn {
-	var mu sync.Mutex
-	classifier, traced := "", false
+	p := c.snapshot()
 	return func(ctx *context.Context, spec any, inputs []*Node) []*Node {
 		g := inputs[0].Graph()
-		cfg := c.GetConfig()
-		st := &graphState{conv: c, cfg: cfg, activity: map[string]*Node{}}
-		if cfg.WeightSplittingGamma > 1 {
-			mu.Lock()
-			if !traced {
-				order := c.trace(ctx, spec, inputs, fn)
-				if len(order) > 0 {
-					classifier = order[len(order)-1]
-				}
-				traced = true
-			}
-			st.classifier = classifier
-			mu.Unlock()
-		}
-		ctx.InAbsPath(context.RootScope).SetGraphParam(g, graphStateKey, st)
+		s := p.beginStep(ctx, g)
 		outputs := fn(ctx, spec, inputs)
-		if cfg.L1Regularization && cfg.L1Lambda > 0 && ctx.IsTraining(g) {
-			var ws []*Node
-			for _, l := range c.Layers(ctx) {
-				if l.Weights.InUseByGraph(g) {
-					ws = append(ws, l.Weights.ValueGraph(g))
-				}
-			}
-			if len(ws) > 0 {
-				train.AddLoss(ctx, MulScalar(L1Sum(ws...), cfg.L1Lambda))
+		outputs = s.finishModel(outputs)
+		if s.training {
+			s.prepare(ctx) // the weights as they are before the optimizer's update
+			if l1 := p.l1Loss(ctx, g); l1 != nil {
+				train.AddLoss(ctx, l1)
 			}
 		}
 		return outputs
 	}
 }
 
-// trace builds fn once in a throwaway graph and returns the scopes of the layers that reported their
-// outputs (LayerOutput), in order. Variables the trace creates are deleted again, so the real build sees
-// the context exactly as before.
-func (c *Converter) trace(ctx *context.Context, spec any, inputs []*Node, fn train.ModelFn) (order []string) {
-	g := inputs[0].Graph()
-	existing := map[string]bool{}
-	for v := range ctx.IterVariables() {
-		existing[v.ScopeAndName()] = true
-	}
-	tg := NewGraph(g.Backend(), "bio_trace")
-	defer tg.Finalize()
-	params := make([]*Node, len(inputs))
-	for i, in := range inputs {
-		params[i] = Parameter(tg, fmt.Sprintf("bio_trace_input_%d", i), in.Shape())
-	}
-	st := &graphState{conv: c, cfg: c.GetConfig(), tracing: true, activity: map[string]*Node{}}
-	tctx := ctx.Checked(false)
-	tctx.InAbsPath(context.RootScope).SetGraphParam(tg, graphStateKey, st)
-	tctx.SetTraining(tg, ctx.IsTraining(g))
-	func() {
-		defer func() { _ = recover() }() // a model that fails to build fails again, with its own message, in the real build
-		fn(tctx, spec, params)
-	}()
-	var created []*context.Variable
-	for v := range ctx.IterVariables() {
-		// Variables the trace brought in from a checkpoint loader have a value: those stay.
-		if !existing[v.ScopeAndName()] && !v.HasValue() {
-			created = append(created, v)
-		}
-	}
-	for _, v := range created {
-		_ = ctx.DeleteVariable(v.Scope(), v.Name())
-	}
-	return st.order
-}
-
 // panicf raises a graph-building error the GoMLX way: context.Exec and train.Trainer return it as an error.
 func panicf(format string, args ...any) {
 	panic(errors.Errorf(format, args...))
-}
-
-// ConverterFromContext creates a Converter from the configuration in ctx's parameters ("bio_" + reference
-// name, see Config.SetToContext and ConfigFromContext), so that GoMLX's command-line `-set` settings apply.
-func ConverterFromContext(ctx *context.Context) (*Converter, error) {
-	cfg, err := ConfigFromContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return NewConverter(cfg)
 }

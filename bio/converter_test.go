@@ -34,11 +34,11 @@ func allMechanisms() bio.Config {
 	cfg := bio.DefaultConfig()
 	cfg.FuzzyLearningRateFactorNu = 0.09
 	cfg.RejuvenationParameterDre = 14
-	cfg.Crystallization = true
+	cfg.Crystallize = true
 	cfg.VolumeDependentLR = true
 	cfg.BaseLR = 1
-	cfg.SynapticScaling = true
-	cfg.L1Regularization = true
+	cfg.ScaleGrad = true
+	cfg.L1Reg = true
 	cfg.ApplyDalesPrinciple = true
 	cfg.WeightSplittingGamma = 2
 	return cfg
@@ -345,7 +345,7 @@ func TestDalesPrinciple(t *testing.T) {
 }
 
 func randData32(n int, seed uint64) []float32 {
-	d := randData(n, seed, 1)
+	d := testenv.RandNormal(n, seed, 1)
 	out := make([]float32, n)
 	for i, v := range d {
 		out[i] = float32(v)
@@ -369,13 +369,13 @@ func TestOptimizerStepMatchesReference(t *testing.T) {
 	backend := newBackend(t)
 	const n, in, out = 6, 4, 3
 	const lr, thresh, damp = 0.1, 0.05, 0.6
-	xs := randData(n*in, 21, 1)
-	ts := randData(n*out, 22, 1)
+	xs := testenv.RandNormal(n*in, 21, 1)
+	ts := testenv.RandNormal(n*out, 22, 1)
 	for _, mode := range []bio.FactorMode{bio.FactorsOnGradient, bio.FactorsOnUpdate} {
 		t.Run(string(mode), func(t *testing.T) {
 			cfg := bio.DefaultConfig()
-			cfg.Rejuvenation = false
-			cfg.Crystallization = true
+			cfg.RejuvenateWeights = false
+			cfg.Crystallize = true
 			cfg.CrystalThresh = thresh
 			cfg.DampeningFactor = damp
 			cfg.FactorMode = mode
@@ -392,18 +392,17 @@ func TestOptimizerStepMatchesReference(t *testing.T) {
 			if _, err := fwd.Exec(x); err != nil {
 				t.Fatal(err)
 			}
-			m := conv.Layers(ctx)[0]
-			m.FactorsVar(ctx)
-			if err := ctx.InitializeVariables(backend, nil); err != nil {
+			if err := conv.CreateState(backend, ctx); err != nil {
 				t.Fatal(err)
 			}
-			w0, s0 := values(t, m.Weights), values(t, m.FactorsVar(ctx))
+			m := conv.Layers(ctx)[0]
+			w0, s0 := values(t, m.Weights), values(t, m.Factors(ctx))
 			trainer := train.NewTrainer(backend, ctx.Reuse(), conv.Convert(linearModel), mse,
 				conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(lr).Done()), nil, nil)
 			if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{tensors.FromFlatDataAndDimensions(ts, n, out)}); err != nil {
 				t.Fatal(err)
 			}
-			w1, s1 := values(t, m.Weights), values(t, m.FactorsVar(ctx))
+			w1, s1 := values(t, m.Weights), values(t, m.Factors(ctx))
 
 			// Reference: G = 2/(n·out)·xᵀ(xW − t).
 			grad := make([]float64, in*out)
@@ -429,7 +428,7 @@ func TestOptimizerStepMatchesReference(t *testing.T) {
 			if mode == bio.FactorsOnUpdate {
 				probe = grad
 			}
-			wantS, mask := crystallizeRef(s0, w0, probe, thresh, damp)
+			wantS, mask := bio.CrystallizeReference(s0, w0, probe, thresh, damp)
 			crystallized := 0.0
 			for _, v := range mask {
 				crystallized += v
@@ -438,8 +437,8 @@ func TestOptimizerStepMatchesReference(t *testing.T) {
 				t.Fatalf("test data must crystallize some weights and not others: %v of %d", crystallized, len(mask))
 			}
 			t.Logf("%v of %d weights crystallized", crystallized, len(mask))
-			assertClose(t, "weights after the step", w1, wantW, 1e-5)
-			assertClose(t, "factors after crystallization", s1, wantS, 1e-6)
+			testenv.AssertClose(t, "weights after the step", w1, wantW, 1e-5)
+			testenv.AssertClose(t, "factors after crystallization", s1, wantS, 1e-6)
 		})
 	}
 }

@@ -22,9 +22,9 @@
 //
 //   - Fuzzy learning rates: one fixed factor s per weight, drawn once from the configured distribution;
 //     the gradient (or, with factor_mode "update", the optimizer's update) is multiplied by s.
-//   - Crystallization: s ← δ·s where |G|/|W| < θ or |G| > mean|W|.
+//   - Crystallize: s ← δ·s where |G|/|W| < θ or |G| > mean|W|.
 //   - Volume-dependent learning rate: fresh factors |N(μ, σμ)| with μ = base_lr·exp(−stability·|W|/(|W|+1)).
-//   - Rejuvenation: weights below |N(0, max|W|/d)| are replaced by U(−max|W|, max|W|), every
+//   - RejuvenateWeights: weights below |N(0, max|W|/d)| are replaced by U(−max|W|, max|W|), every
 //     rejuvenation_period steps, and the optimizer's state of replaced entries is cleared.
 //   - Weight splitting: groups of Γ output units share their summed output (layers of package biolayers).
 //   - Dale's principle: one sign per input unit, at initialisation and after every update.

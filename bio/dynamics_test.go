@@ -35,7 +35,7 @@ func TestDistributionsThroughTheOptimizer(t *testing.T) {
 		return ctx, newTrainer(backend, ctx, mustConverter(t, cfg), bioMLP(64), optimizers.StochasticGradientDescent().Done())
 	}
 	base := bio.DefaultConfig()
-	base.Rejuvenation = false
+	base.RejuvenateWeights = false
 	base.FuzzyLearningRateFactorNu = 0.2
 
 	t.Run("layer_adaptive", func(t *testing.T) {
@@ -44,7 +44,7 @@ func TestDistributionsThroughTheOptimizer(t *testing.T) {
 		ctx, trainer := newRun(cfg)
 		trainSteps(t, trainer, x, y, 1)
 		for scope, nu := range map[string]float64{"/hidden/dense": 0.2, "/out/dense": 0.2 * 0.75} {
-			_, _, lo, hi := moments(factors(t, ctx, scope))
+			_, _, lo, hi := testenv.Moments(factors(t, ctx, scope))
 			if lo < 1-nu-1e-6 || hi > 1+nu+1e-6 || lo > 1-0.8*nu || hi < 1+0.8*nu {
 				t.Errorf("%s: range [%g, %g], want to fill [%g, %g]", scope, lo, hi, 1-nu, 1+nu)
 			}
@@ -56,7 +56,7 @@ func TestDistributionsThroughTheOptimizer(t *testing.T) {
 		ctx, trainer := newRun(cfg)
 		trainSteps(t, trainer, x, y, 1)
 		s1 := factors(t, ctx, "/hidden/dense")
-		_, std, lo, hi := moments(s1)
+		_, std, lo, hi := testenv.Moments(s1)
 		if std == 0 || lo < 1-1.5*0.2-1e-6 || hi > 1+1.5*0.2+1e-6 {
 			t.Fatalf("drawn factors std %g range [%g, %g]", std, lo, hi)
 		}
@@ -103,7 +103,7 @@ func TestDistributionsThroughTheOptimizer(t *testing.T) {
 				diff++
 			}
 		}
-		_, _, lo, hi := moments(s2)
+		_, _, lo, hi := testenv.Moments(s2)
 		if diff < len(s1)/2 || lo < 1-1.5*0.2-1e-6 || hi > 1+1.5*0.2+1e-6 {
 			t.Fatalf("activity re-draw changed %d of %d factors, range [%g, %g]", diff, len(s1), lo, hi)
 		}
@@ -122,8 +122,8 @@ func TestAdamStateResetOnRejuvenation(t *testing.T) {
 	ctx := testenv.Context(222)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
 		conv.Optimizer(optimizers.Adam().LearningRate(0.01).Done()), nil, nil)
-	x := tensors.FromFlatDataAndDimensions(randData(40*4, 31, 1), 40, 4)
-	target := tensors.FromFlatDataAndDimensions(randData(40*3, 32, 1), 40, 3)
+	x := tensors.FromFlatDataAndDimensions(testenv.RandNormal(40*4, 31, 1), 40, 4)
+	target := tensors.FromFlatDataAndDimensions(testenv.RandNormal(40*3, 32, 1), 40, 3)
 	if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target}); err != nil {
 		t.Fatal(err)
 	}
@@ -148,75 +148,64 @@ func TestAdamStateResetOnRejuvenation(t *testing.T) {
 	}
 }
 
-// TestCustomTrainingStep uses the model-level gradient functions in a hand-written training step and checks
-// that, with fuzzy learning rates alone, it gives exactly what the optimizer wrapper gives.
-func TestCustomTrainingStep(t *testing.T) {
+// TestModelLevelCrystallizeAndL1 checks the model-level functions' effects against float64: Crystallize
+// dampens exactly the factors of the float64 mask (and returns the gradients unchanged), and L1Reg is Σ|W|.
+func TestModelLevelCrystallizeAndL1(t *testing.T) {
 	backend := newBackend(t)
 	cfg := bio.DefaultConfig()
-	cfg.Rejuvenation = false
-	x := tensors.FromFlatDataAndDimensions(randData(10*4, 41, 1), 10, 4)
-	target := tensors.FromFlatDataAndDimensions(randData(10*3, 42, 1), 10, 3)
-
-	wrapped := testenv.Context(6)
+	cfg.RejuvenateWeights = false
+	cfg.CrystalThresh, cfg.DampeningFactor = 0.05, 0.6
 	conv := mustConverter(t, cfg)
-	trainer := train.NewTrainer(backend, wrapped, conv.Convert(linearModel), mse,
-		conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(0.1).Done()), nil, nil)
-	if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target}); err != nil {
+	ctx := testenv.Context(6)
+	x := tensors.FromFlatDataAndDimensions(testenv.RandNormal(10*4, 41, 1), 10, 4)
+	target := tensors.FromFlatDataAndDimensions(testenv.RandNormal(10*3, 42, 1), 10, 3)
+	model := conv.Convert(linearModel)
+	build, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) *Node { return model(ctx, nil, []*Node{x})[0] })
+	if err != nil {
 		t.Fatal(err)
 	}
-
-	custom := testenv.Context(6)
-	conv2 := mustConverter(t, cfg)
-	model := conv2.Convert(linearModel)
-	step, err := context.NewExec(backend, custom, func(ctx *context.Context, x, target *Node) *Node {
+	if _, err := build.Exec(x); err != nil {
+		t.Fatal(err)
+	}
+	if err := conv.CreateState(backend, ctx); err != nil {
+		t.Fatal(err)
+	}
+	layer := conv.Layers(ctx)[0]
+	w, s0 := values(t, layer.Weights), values(t, layer.Factors(ctx))
+	step, err := context.NewExec(backend, ctx.Reuse(), func(ctx *context.Context, x, target *Node) []*Node {
 		g := x.Graph()
-		ctx.SetTraining(g, true)
-		loss := mse([]*Node{target}, model(ctx, nil, []*Node{x}))
-		grads := ctx.BuildTrainableVariablesGradientsGraph(loss)
-		grads = conv2.FuzzyLearningRates(ctx, g, grads)
-		sgd := optimizers.StochasticGradientDescent().WithLearningRate(0.1).Done().(*optimizers.SGDConfig)
-		sgd.UpdateGraphWithGradients(ctx, grads, loss.DType())
-		return loss
+		grads := ctx.BuildTrainableVariablesGradientsGraph(mse([]*Node{target}, model(ctx, nil, []*Node{x})))
+		return []*Node{grads[0], conv.Crystallize(ctx, g, grads)[0], conv.L1Reg(ctx, g)}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := step.Exec(x, target); err != nil {
-		t.Fatal(err)
-	}
-	a := values(t, wrapped.GetVariableByScopeAndName("/lin/dense", "weights"))
-	b := values(t, custom.GetVariableByScopeAndName("/lin/dense", "weights"))
-	assertClose(t, "custom step vs optimizer wrapper", b, a, 0)
-
-	// The other model-level functions build and change the gradients; L1Reg is Σ|W|.
-	other, err := context.NewExec(backend, custom.Reuse(), func(ctx *context.Context, x, target *Node) []*Node {
-		g := x.Graph()
-		loss := mse([]*Node{target}, model(ctx, nil, []*Node{x}))
-		grads := ctx.BuildTrainableVariablesGradientsGraph(loss)
-		vol := conv2.VolumeDependentLR(ctx, g, grads)
-		sc := conv2.ScaleGrad(ctx, g, grads)
-		cr := conv2.Crystallize(ctx, g, grads)
-		return []*Node{grads[0], vol[0], sc[0], cr[0], conv2.L1Reg(ctx, g)}
-	})
+	outs, err := step.Exec(x, target)
 	if err != nil {
 		t.Fatal(err)
 	}
-	outs, err := other.Exec(x, target)
-	if err != nil {
-		t.Fatal(err)
+	grad := tensors.MustCopyFlatData[float64](outs[0])
+	testenv.AssertClose(t, "Crystallize's gradients", tensors.MustCopyFlatData[float64](outs[1]), grad, 0)
+	wantS, mask := bio.CrystallizeReference(s0, w, grad, cfg.CrystalThresh, cfg.DampeningFactor)
+	testenv.AssertClose(t, "dampened factors", values(t, layer.Factors(ctx)), wantS, 1e-12)
+	if n := countOnes(mask); n == 0 || n == len(mask) {
+		t.Fatalf("%d of %d weights crystallized: the test data must crystallize some and not others", n, len(mask))
 	}
-	g0 := tensors.MustCopyFlatData[float64](outs[0])
-	vol := tensors.MustCopyFlatData[float64](outs[1])
-	if vol[0] == g0[0] {
-		t.Errorf("volume-dependent factors left the gradient unchanged")
-	}
-	assertClose(t, "ScaleGrad before any activity", tensors.MustCopyFlatData[float64](outs[2]), g0, 0)
-	assertClose(t, "Crystallize returns the gradient", tensors.MustCopyFlatData[float64](outs[3]), g0, 0)
 	l1 := 0.0
-	for _, v := range b {
+	for _, v := range w {
 		l1 += math.Abs(v)
 	}
-	assertClose(t, "L1Reg", tensors.MustCopyFlatData[float64](outs[4]), []float64{l1}, 1e-12)
+	testenv.AssertClose(t, "L1Reg", tensors.MustCopyFlatData[float64](outs[2]), []float64{l1}, 1e-12)
+}
+
+func countOnes(xs []float64) int {
+	n := 0
+	for _, x := range xs {
+		if x == 1 {
+			n++
+		}
+	}
+	return n
 }
 
 func TestConverterFromContextWithCommandLine(t *testing.T) {
@@ -229,7 +218,7 @@ func TestConverterFromContextWithCommandLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg := conv.GetConfig(); cfg.FuzzyLearningRateFactorNu != 0.09 || cfg.WeightSplittingGamma != 2 {
+	if cfg := conv.Config(); cfg.FuzzyLearningRateFactorNu != 0.09 || cfg.WeightSplittingGamma != 2 {
 		t.Fatalf("settings not applied: %+v", cfg)
 	}
 	ctx.SetParam("bio_dampening_factor", 2.0)
@@ -240,14 +229,12 @@ func TestConverterFromContextWithCommandLine(t *testing.T) {
 
 func TestRestoreTrainableFlags(t *testing.T) {
 	ctx := context.New()
-	for _, name := range []string{"/bio/x/dense/fuzzy_factors", "/#rngState", "/global_step", "/AdamOptimizer/x/dense/weights_1st_moment", "/x/dense/weights", "/x/batch_normalization/mean", "/x/batch_normalization/scale", "/batchnorm_block/dense/weights"} {
+	for _, name := range []string{"/bio/x/dense/fuzzy_factors", "/#rngState", "/global_step", "/AdamOptimizer/x/dense/weights_1st_moment", "/x/dense/weights", "/x/batch_normalization/mean", "/x/batch_normalization/scale", "/batchnorm_block/dense/weights", "/metrics/batch_loss/moving_average"} {
 		scope, n := context.SplitScope(name)
 		ctx.InAbsPath(scope).Checked(false).VariableWithValue(n, float32(0))
 	}
-	if err := bio.RestoreTrainableFlags(ctx); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]bool{"/bio/x/dense/fuzzy_factors": false, "/#rngState": false, "/global_step": false,
+	bio.RestoreTrainableFlags(ctx)
+	want := map[string]bool{"/metrics/batch_loss/moving_average": false, "/bio/x/dense/fuzzy_factors": false, "/#rngState": false, "/global_step": false,
 		"/AdamOptimizer/x/dense/weights_1st_moment": false, "/x/dense/weights": true, "/x/batch_normalization/mean": false,
 		"/x/batch_normalization/scale": true, "/batchnorm_block/dense/weights": true}
 	for v := range ctx.IterVariables() {
@@ -262,14 +249,14 @@ func TestRestoreTrainableFlags(t *testing.T) {
 func TestRejuvenationBetweenStepsResetsAdam(t *testing.T) {
 	backend := newBackend(t)
 	cfg := bio.DefaultConfig()
-	cfg.FuzzyLearningRates, cfg.Rejuvenation = false, false
+	cfg.FuzzyLearningRates, cfg.RejuvenateWeights = false, false
 	cfg.RejuvenationParameterDre = 1.5
 	conv := mustConverter(t, cfg)
 	ctx := testenv.Context(370)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
 		conv.Optimizer(optimizers.Adam().LearningRate(0.01).Done()), nil, nil)
-	x := tensors.FromFlatDataAndDimensions(randData(40*4, 33, 1), 40, 4)
-	target := tensors.FromFlatDataAndDimensions(randData(40*3, 34, 1), 40, 3)
+	x := tensors.FromFlatDataAndDimensions(testenv.RandNormal(40*4, 33, 1), 40, 4)
+	target := tensors.FromFlatDataAndDimensions(testenv.RandNormal(40*3, 34, 1), 40, 3)
 	for range 2 {
 		if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target}); err != nil {
 			t.Fatal(err)
@@ -304,8 +291,8 @@ type plainOptimizer struct{ optimizers.Interface }
 
 func TestOptimizerWithoutGradientsAPI(t *testing.T) {
 	backend := newBackend(t)
-	x := tensors.FromFlatDataAndDimensions(randData(10*4, 51, 1), 10, 4)
-	target := tensors.FromFlatDataAndDimensions(randData(10*3, 52, 1), 10, 3)
+	x := tensors.FromFlatDataAndDimensions(testenv.RandNormal(10*4, 51, 1), 10, 4)
+	target := tensors.FromFlatDataAndDimensions(testenv.RandNormal(10*3, 52, 1), 10, 3)
 	for _, tc := range []struct {
 		name    string
 		mode    bio.FactorMode
@@ -315,7 +302,7 @@ func TestOptimizerWithoutGradientsAPI(t *testing.T) {
 		{"crystallize refused", bio.FactorsOnUpdate, true, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := bio.DefaultConfig()
-			cfg.FactorMode, cfg.Crystallization = tc.mode, tc.cryst
+			cfg.FactorMode, cfg.Crystallize = tc.mode, tc.cryst
 			conv := mustConverter(t, cfg)
 			ctx := testenv.Context(422)
 			inner := plainOptimizer{optimizers.StochasticGradientDescent().Done()}
@@ -340,13 +327,13 @@ func TestOptimizerStateResetStaysInItsLayer(t *testing.T) {
 		return []*Node{biolayers.Dense(ctx.In("x"), h, false, 4)}
 	}
 	cfg := bio.DefaultConfig()
-	cfg.FuzzyLearningRates, cfg.Rejuvenation = false, false
+	cfg.FuzzyLearningRates, cfg.RejuvenateWeights = false, false
 	cfg.RejuvenationParameterDre = 1
 	conv := mustConverter(t, cfg).Exclude("/x")
 	ctx := testenv.Context(448)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(model), mse, conv.Optimizer(optimizers.Adam().Done()), nil, nil)
-	x := tensors.FromFlatDataAndDimensions(randData(10*4, 53, 1), 10, 4)
-	target := tensors.FromFlatDataAndDimensions(randData(10*4, 54, 1), 10, 4)
+	x := tensors.FromFlatDataAndDimensions(testenv.RandNormal(10*4, 53, 1), 10, 4)
+	target := tensors.FromFlatDataAndDimensions(testenv.RandNormal(10*4, 54, 1), 10, 4)
 	if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target}); err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +343,7 @@ func TestOptimizerStateResetStaysInItsLayer(t *testing.T) {
 	if err := conv.RejuvenateWeights(backend, ctx); err != nil {
 		t.Fatal(err)
 	}
-	assertClose(t, "Adam moment of the unconverted /x/dense", values(t, other), otherBefore, 0)
+	testenv.AssertClose(t, "Adam moment of the unconverted /x/dense", values(t, other), otherBefore, 0)
 	changed := 0
 	for i, v := range values(t, own) {
 		if v != ownBefore[i] {

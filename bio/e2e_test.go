@@ -1,8 +1,8 @@
 package bio_test
 
 import (
-	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/bio-transformations/go-bio/bio"
@@ -50,49 +50,62 @@ func mlp(ctx *context.Context, _ any, inputs []*graph.Node) []*graph.Node {
 
 func newBackend(testing.TB) backends.Backend { return testenv.Backend() }
 
-func TestEndToEndAllMechanismsLossFalls(t *testing.T) {
+// TestGoMLXLayers trains GoMLX's own layers.Dense with every mechanism that needs no layer hook, and
+// checks what each must leave behind; scale_grad, which needs the layers' outputs, is an error naming the
+// layer.
+func TestGoMLXLayers(t *testing.T) {
 	backend := newBackend(t)
 	cfg := bio.DefaultConfig()
 	cfg.FuzzyLearningRateFactorNu = 0.09
-	cfg.RejuvenationParameterDre = 14
-	cfg.Crystallization = true
-	cfg.VolumeDependentLR = true
+	cfg.Crystallize, cfg.VolumeDependentLR, cfg.L1Reg, cfg.ApplyDalesPrinciple = true, true, true, true
 	cfg.BaseLR = 1 // with the default 0.1 the volume factor divides the learning rate by ~10
-	cfg.SynapticScaling = true
-	cfg.L1Regularization = true
-	cfg.ApplyDalesPrinciple = true
+	cfg.RejuvenationParameterDre = 3
 	conv, err := bio.NewConverter(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	conv.RecordTelemetry()
 	ctx := testenv.Context(1)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(mlp), losses.SparseCategoricalCrossEntropyLogits,
-		conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(0.5).Done()), conv.Metrics(), nil)
+		conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(0.5).Done()), nil, nil)
 	x, y := blobs(96, 3)
-	var first, last float64
-	for step := range 200 {
-		ms, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
-		if err != nil {
+	for range 100 {
+		if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}); err != nil {
 			t.Fatal(err)
 		}
-		loss := ms[0].Value().(float32)
-		if step == 0 {
-			first = float64(loss)
-		}
-		last = float64(loss)
 	}
-	t.Logf("loss %.4f -> %.4f", first, last)
-	if !(last < first*0.6) || math.IsNaN(last) {
-		t.Fatalf("loss did not fall: %.4f -> %.4f", first, last)
+	// Dale's principle holds for every weight (GoMLX's layers get the projection, not the initialisation).
+	for _, l := range conv.Layers(ctx) {
+		sign := values(t, l.Signs(ctx))
+		for i, w := range values(t, l.Weights) {
+			if w*sign[i] < 0 {
+				t.Fatalf("%s: W[%d] = %g against its input unit's sign %g", l.Scope, i, w, sign[i])
+			}
+		}
 	}
 	stats, err := conv.Telemetry(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stats) != 2 {
-		t.Fatalf("telemetry of %d layers, want 2", len(stats))
-	}
 	for _, s := range stats {
-		t.Logf("%+v", s)
+		// The factors started in [0.91, 1.09]; crystallization only dampens them (δ = 0.6).
+		if s.FactorMax > 1.09+1e-6 || s.FactorMin <= 0 || s.Rejuvenated <= 0 || s.Rejuvenated >= 1 {
+			t.Fatalf("%s: %+v: factors outside (0, 1.09] or no/all weights rejuvenated", s.Scope, s)
+		}
 	}
+
+	t.Run("scale_grad needs layer outputs", func(t *testing.T) {
+		cfg := bio.DefaultConfig()
+		cfg.ScaleGrad = true
+		conv, err := bio.NewConverter(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trainer := train.NewTrainer(backend, testenv.Context(2), conv.Convert(mlp), losses.SparseCategoricalCrossEntropyLogits,
+			conv.Optimizer(optimizers.StochasticGradientDescent().Done()), nil, nil)
+		_, err = trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+		if err == nil || !strings.Contains(err.Error(), `"/hidden/dense"`) || !strings.Contains(err.Error(), "LayerOutput") {
+			t.Fatalf("want an error naming the layer /hidden/dense and bio.LayerOutput, got %v", err)
+		}
+	})
 }

@@ -72,7 +72,7 @@ func ExampleFromDict() {
 		fmt.Println(err)
 		return
 	}
-	cfg := conv.GetConfig()
+	cfg := conv.Config()
 	fmt.Println(cfg.FuzzyLearningRateFactorNu, cfg.RejuvenationParameterDre, cfg.WeightSplittingGamma, cfg.FuzzyLRDistribution)
 
 	_, err = bio.FromDict(map[string]any{"dampening_factor": 1.5})

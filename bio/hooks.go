@@ -1,5 +1,8 @@
 package bio
 
+// The two hooks through which a layer takes part in the bio step. The layers of package biolayers call
+// them; a layer of your own can too.
+
 import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -10,20 +13,20 @@ import (
 // scoped to the layer (e.g. ctx.In("dense")). inputAxis is the kernel axis of the presynaptic (input)
 // units: 0 for Dense [in, out...], rank−2 for convolutions [k..., in, out].
 //
-// When the model was converted (see Converter.Convert) with apply_dales_principle, the variable's initial
-// value is |W₀| ⊙ sign, with one ±1 sign per input unit (Dale's initialisation), W₀ drawn by GoMLX's default
-// initializer; the signs are the ones the optimizer then enforces (Module.SignVar). Otherwise it is exactly
+// In a model converted (Converter.Convert) with apply_dales_principle, the variable's initial value is
+// |W₀| ⊙ sign, with one ±1 sign per input unit (Dale's initialisation), W₀ drawn by GoMLX's default
+// initializer; the signs are the ones the per-step projection then enforces. Otherwise it is exactly
 // ctx.VariableWithShape(name, shape).
 func LayerWeights(ctx *context.Context, g *Graph, name string, shape shapes.Shape, inputAxis int) *context.Variable {
-	st := lookupState(ctx, g)
-	if st == nil || !st.cfg.ApplyDalesPrinciple || !st.conv.selected(ctx.Scope()) {
+	s := lookupStep(ctx, g)
+	if s == nil || !s.plan.cfg.ApplyDalesPrinciple || !s.plan.selected(ctx.Scope()) {
 		return ctx.VariableWithShape(name, shape)
 	}
 	base := context.DefaultInitializer(ctx)
-	seed := seedFor(st.cfg.Seed, ctx.Scope(), "dale")
+	seed := seedFor(s.plan.cfg.Seed, ctx.Scope(), "dale")
 	init := func(g *Graph, shape shapes.Shape) *Node {
-		_, sign := DaleSigns(RNGStateFromSeedForGraph(g, seed), shape, inputAxis)
-		return DaleInit(base(g, shape), sign)
+		_, sign := daleSigns(RNGStateFromSeedForGraph(g, seed), shape, inputAxis)
+		return daleInit(base(g, shape), sign)
 	}
 	return ctx.WithInitializer(init).VariableWithShape(name, shape)
 }
@@ -32,53 +35,29 @@ func LayerWeights(ctx *context.Context, g *Graph, name string, shape shapes.Shap
 // whose output units lie on featureAxis, in ctx scoped to the layer. In a converted model it
 //   - records the batch mean of |y| per unit, the activity that synaptic scaling and the Activity
 //     distribution use;
-//   - applies weight splitting when Γ = weight_splitting_Gamma > 1: y ← f(y), then groups of Γ consecutive
-//     units are summed and the sum given to every unit of the group. The classifier (the model's last layer
-//     to report its output) and layers marked with SkipWeightSplitting are not split. Γ must divide the
-//     number of units: otherwise graph building fails with an error naming the layer.
+//   - applies weight splitting when Γ = weight_splitting_Gamma > 1 (see splitting.go for the classifier
+//     rule; layers marked with SkipWeightSplitting are not split).
 //
 // Outside a converted model it returns y unchanged.
 func LayerOutput(ctx *context.Context, y *Node, featureAxis int) *Node {
-	g := y.Graph()
-	st := lookupState(ctx, g)
-	if st == nil {
-		return y
-	}
+	s := lookupStep(ctx, y.Graph())
 	scope := ctx.Scope()
-	st.order = append(st.order, scope)
-	if st.tracing || !st.conv.selected(scope) {
+	if s == nil || !s.plan.selected(scope) {
 		return y
 	}
 	if featureAxis < 0 {
 		featureAxis += y.Rank()
 	}
-	cfg := st.cfg
-	if cfg.SynapticScaling || (cfg.FuzzyLearningRates && cfg.FuzzyLRDistribution == Activity) {
-		var axes []int
-		for a := 0; a < y.Rank(); a++ {
-			if a != featureAxis {
-				axes = append(axes, a)
-			}
+	var axes []int
+	for a := 0; a < y.Rank(); a++ {
+		if a != featureAxis {
+			axes = append(axes, a)
 		}
-		act := Abs(StopGradient(y))
-		if len(axes) > 0 {
-			act = ReduceMean(act, axes...)
-		}
-		st.activity[scope] = act
 	}
-	gamma := cfg.WeightSplittingGamma
-	if gamma <= 1 || scope == st.classifier || st.conv.skipsSplitting(scope) {
-		return y
+	act := absolute(StopGradient(y))
+	if len(axes) > 0 {
+		act = ReduceMean(act, axes...)
 	}
-	units := y.Shape().Dimensions[featureAxis]
-	if units%gamma != 0 {
-		panicf("bio: weight_splitting_Gamma = %d does not divide the %d output units of layer %q: "+
-			"use a Γ that divides every split layer's output size, or mark the layer with SkipWeightSplitting",
-			gamma, units, scope)
-	}
-	act, err := ActivationByName(cfg.WeightSplittingActivation)
-	if err != nil {
-		panic(err)
-	}
-	return SplitGroups(act(y), featureAxis, gamma)
+	s.activity[scope] = act // computed only if a mechanism uses it: backends skip unused nodes
+	return s.splitLayerOutput(scope, y, featureAxis)
 }

@@ -1,11 +1,10 @@
-package bio_test
+package bio
 
 import (
 	"math"
-	"math/rand/v2"
 	"testing"
 
-	"github.com/bio-transformations/go-bio/bio"
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -16,7 +15,7 @@ import (
 // outputs (booleans as 0/1).
 func run(t *testing.T, fn func(in []*Node) []*Node, inputs ...*tensors.Tensor) [][]float64 {
 	t.Helper()
-	exec, err := NewExecAny(newBackend(t), fn)
+	exec, err := NewExecAny(testenv.Backend(), fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,178 +55,14 @@ func tensor(data []float64, dims ...int) *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions(data, dims...)
 }
 
-func randData(n int, seed uint64, scale float64) []float64 {
-	r := rand.New(rand.NewPCG(seed, 1))
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = r.NormFloat64() * scale
+var (
+	randData    = testenv.RandNormal
+	moments     = testenv.Moments
+	assertClose = func(t *testing.T, what string, got, want []float64, tol float64) {
+		t.Helper()
+		testenv.AssertClose(t, what, got, want, tol)
 	}
-	return out
-}
-
-func moments(x []float64) (mean, std, lo, hi float64) {
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, v := range x {
-		mean += v
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	mean /= float64(len(x))
-	for _, v := range x {
-		std += (v - mean) * (v - mean)
-	}
-	return mean, math.Sqrt(std / float64(len(x)-1)), lo, hi
-}
-
-func assertClose(t *testing.T, what string, got, want []float64, tol float64) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
-	}
-	for i := range got {
-		if math.Abs(got[i]-want[i]) > tol*(1+math.Abs(want[i])) {
-			t.Fatalf("%s[%d] = %g, want %g", what, i, got[i], want[i])
-		}
-	}
-}
-
-func TestFuzzyFactorDistributions(t *testing.T) {
-	const n = 200_000
-	nu := 0.1
-	tests := []struct {
-		dist         bio.Distribution
-		mean, std    float64
-		lo, hi       float64 // the range every draw must lie in
-		nu, min, max float64
-	}{
-		{bio.Baseline, 1, 0, 1, 1, nu, 0.5, 2},
-		{bio.Uniform, 1, nu / math.Sqrt(3), 1 - nu, 1 + nu, nu, 0.5, 2},
-		{bio.Normal, 1, nu, 0.5, 2, nu, 0.5, 2},
-		{bio.LogNormal, 1, math.Sqrt(math.Exp(nu*nu) - 1), 0.5, 2, nu, 0.5, 2},
-		{bio.Gamma, 1, nu, 0.5, 2, nu, 0.5, 2},
-		{bio.Beta, 1, nu / math.Sqrt(2/nu+1), 1 - nu, 1 + nu, nu, 0.5, 2},
-		// Clamping: a wide uniform spread is cut to [fuzzy_lr_min, fuzzy_lr_max].
-		{bio.Uniform, -1, -1, 0.8, 1.2, 0.9, 0.8, 1.2},
-		// Gamma with shape < 1 (ν > 1) uses the boosted sampler: mean 1, std ν before clamping; wide clamp.
-		{bio.Gamma, 1, 1.2, 0, 1e9, 1.2, 1e-12, 1e9},
-	}
-	for _, tc := range tests {
-		t.Run(string(tc.dist), func(t *testing.T) {
-			out := run(t, func(in []*Node) []*Node {
-				g := in[0].Graph()
-				_, s := bio.DrawFuzzyFactors(RNGStateFromSeedForGraph(g, 5), shapes.Make(dtypes.Float64, n),
-					tc.dist, tc.nu, tc.min, tc.max)
-				return []*Node{s}
-			}, tensor([]float64{0}, 1))
-			mean, std, lo, hi := moments(out[0])
-			t.Logf("mean %.5f std %.5f range [%.4f, %.4f]", mean, std, lo, hi)
-			if lo < tc.lo || hi > tc.hi {
-				t.Fatalf("range [%g, %g] outside [%g, %g]", lo, hi, tc.lo, tc.hi)
-			}
-			if tc.mean >= 0 {
-				// Standard error of the mean is std/√n; allow 5 standard errors.
-				if se := tc.std / math.Sqrt(n); math.Abs(mean-tc.mean) > 5*se+1e-12 {
-					t.Fatalf("mean %g, want %g ± %g", mean, tc.mean, 5*se)
-				}
-				// The sample std of n draws is within a few percent of the true one.
-				if math.Abs(std-tc.std) > 0.03*tc.std+1e-12 {
-					t.Fatalf("std %g, want %g", std, tc.std)
-				}
-			} else if math.Abs(lo-tc.lo) > 1e-6 || math.Abs(hi-tc.hi) > 1e-6 {
-				t.Fatalf("clamped range [%g, %g], want exactly [%g, %g] reached", lo, hi, tc.lo, tc.hi)
-			}
-		})
-	}
-}
-
-func TestFuzzyFactorsReproducible(t *testing.T) {
-	draw := func(seed int64) []float64 {
-		return run(t, func(in []*Node) []*Node {
-			_, s := bio.DrawFuzzyFactors(RNGStateFromSeedForGraph(in[0].Graph(), seed), shapes.Make(dtypes.Float32, 64),
-				bio.Uniform, 0.16, 0.5, 2)
-			return []*Node{s}
-		}, tensor([]float64{0}, 1))[0]
-	}
-	a, b, c := draw(3), draw(3), draw(4)
-	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("same seed, different factor %d: %g vs %g", i, a[i], b[i])
-		}
-	}
-	same := 0
-	for i := range a {
-		if a[i] == c[i] {
-			same++
-		}
-	}
-	if same > 2 {
-		t.Fatalf("different seeds gave %d equal factors of 64", same)
-	}
-}
-
-func TestLayerNuAndTemporalDecay(t *testing.T) {
-	for _, tc := range []struct {
-		l, total int
-		want     float64
-	}{{0, 4, 0.16}, {2, 4, 0.12}, {4, 4, 0.08}, {1, -1, 0.16}} {
-		if got := bio.LayerNu(0.16, tc.l, tc.total); math.Abs(got-tc.want) > 1e-12 {
-			t.Errorf("LayerNu(0.16, %d, %d) = %g, want %g", tc.l, tc.total, got, tc.want)
-		}
-	}
-	s := []float64{0.5, 1, 1.3, 2}
-	out := run(t, func(in []*Node) []*Node { return []*Node{bio.TemporalDecay(in[0], 0.9)} }, tensor(s, 4))
-	want := make([]float64, len(s))
-	for i, v := range s {
-		want[i] = 1 + (v-1)*0.9
-	}
-	assertClose(t, "TemporalDecay", out[0], want, 1e-12)
-}
-
-func TestWeightAdaptiveSpread(t *testing.T) {
-	// Half the weights are tiny, half are 3× the mean magnitude: ν_ij is 1.5ν for the first half and 0.5ν for the second.
-	const n = 40_000
-	w := make([]float64, n)
-	for i := range w {
-		if i < n/2 {
-			w[i] = 1e-6
-		} else {
-			w[i] = 1
-		}
-	}
-	// mean|W| ≈ 0.5, so |W|/mean = 2 → clamp(2−2)=0.5; tiny weights → clamp(2−0)=1.5.
-	out := run(t, func(in []*Node) []*Node {
-		_, s := bio.WeightAdaptiveFactors(RNGStateFromSeedForGraph(in[0].Graph(), 1), in[0], 0.2, 0.1, 10)
-		return []*Node{s}
-	}, tensor(w, n))
-	_, stdSmall, loS, hiS := moments(out[0][:n/2])
-	_, stdLarge, loL, hiL := moments(out[0][n/2:])
-	if math.Abs(stdSmall-0.3/math.Sqrt(3)) > 0.01 || math.Abs(stdLarge-0.1/math.Sqrt(3)) > 0.005 {
-		t.Fatalf("std small %g (want %g), large %g (want %g)", stdSmall, 0.3/math.Sqrt(3), stdLarge, 0.1/math.Sqrt(3))
-	}
-	if loS < 0.7 || hiS > 1.3 || loL < 0.9 || hiL > 1.1 {
-		t.Fatalf("ranges [%g,%g] and [%g,%g]", loS, hiS, loL, hiL)
-	}
-}
-
-func TestActivityFactorsSpread(t *testing.T) {
-	// Kernel [in=2000, out=2]; unit 0 is silent (a=0 → spread 1.5ν), unit 1 at 3× the mean... mean a = 1 here.
-	const in = 20_000
-	w := make([]float64, in*2)
-	act := []float64{0, 2} // mean 1: unit 0 → clamp(2−0)=1.5, unit 1 → clamp(2−2)=0.5
-	out := run(t, func(nodes []*Node) []*Node {
-		_, s := bio.ActivityFactors(RNGStateFromSeedForGraph(nodes[0].Graph(), 2), nodes[0], nodes[1], []int{1}, 0.2, 0.1, 10)
-		return []*Node{s}
-	}, tensor(w, in, 2), tensor(act, 2))
-	var u0, u1 []float64
-	for i := 0; i < in; i++ {
-		u0 = append(u0, out[0][2*i])
-		u1 = append(u1, out[0][2*i+1])
-	}
-	_, s0, _, _ := moments(u0)
-	_, s1, _, _ := moments(u1)
-	if math.Abs(s0-0.3/math.Sqrt(3)) > 0.01 || math.Abs(s1-0.1/math.Sqrt(3)) > 0.004 {
-		t.Fatalf("quiet unit std %g (want %g), active unit std %g (want %g)", s0, 0.3/math.Sqrt(3), s1, 0.1/math.Sqrt(3))
-	}
-}
+)
 
 // crystallizeRef is the float64 reference of the crystallization mask and factor update.
 func crystallizeRef(s, w, g []float64, thresh, damp float64) (newS, mask []float64) {
@@ -265,7 +100,7 @@ func TestCrystallize(t *testing.T) {
 	}
 	const thresh, damp = 1e-3, 0.6
 	out := run(t, func(in []*Node) []*Node {
-		newS, mask := bio.Crystallize(in[0], in[1], in[2], thresh, damp)
+		newS, mask := crystallize(in[0], absolute(in[1]), in[2], thresh, damp)
 		return []*Node{newS, mask}
 	}, tensor(s, 6, 10), tensor(w, 6, 10), tensor(g, 6, 10))
 	wantS, wantMask := crystallizeRef(s, w, g, thresh, damp)
@@ -298,7 +133,8 @@ func TestVolumeFactors(t *testing.T) {
 		}
 	}
 	out := run(t, func(in []*Node) []*Node {
-		_, f := bio.VolumeFactors(RNGStateFromSeedForGraph(in[0].Graph(), 9), in[0], 0.1, 2.0, 0.2)
+		r := &rngStream{state: RNGStateFromSeedForGraph(in[0].Graph(), 9)}
+		f := volumeFactors(r, absolute(in[0]), 0.1, 2.0, 0.2)
 		return []*Node{f}
 	}, tensor(w, len(w)))
 	for k, m := range mags {
@@ -323,8 +159,9 @@ func TestRejuvenation(t *testing.T) {
 		w[i] = -1 + 2*float64(i)/float64(n-1)
 	}
 	out := run(t, func(in []*Node) []*Node {
-		_, newW, mask := bio.RejuvenationDraw(RNGStateFromSeedForGraph(in[0].Graph(), 4), in[0], dre)
-		return []*Node{newW, mask}
+		r := &rngStream{state: RNGStateFromSeedForGraph(in[0].Graph(), 4)}
+		fresh, mask := rejuvenationDraw(r, absolute(in[0]), dre, nil)
+		return []*Node{Where(mask, fresh, in[0]), mask}
 	}, tensor(w, n))
 	newW, mask := out[0], out[1]
 	expected := 0.0
@@ -355,7 +192,7 @@ func TestDale(t *testing.T) {
 	w := randData(15, 5, 1)
 	sign := []float64{1, 1, 1, -1, -1, -1, 1, 1, 1, -1, -1, -1, 1, 1, 1}
 	out := run(t, func(in []*Node) []*Node {
-		return []*Node{bio.DaleProject(in[0], in[1]), bio.DaleInit(in[0], in[1])}
+		return []*Node{daleProject(in[0], in[1]), daleInit(in[0], in[1])}
 	}, tensor(w, 5, 3), tensor(sign, 5, 3))
 	proj, init := make([]float64, 15), make([]float64, 15)
 	for i := range w {
@@ -371,7 +208,7 @@ func TestDale(t *testing.T) {
 		inputAxis int
 	}{{[]int{400, 3}, 0}, {[]int{3, 3, 400, 4}, 2}, {[]int{2, 400, 5}, 1}} {
 		out := run(t, func(in []*Node) []*Node {
-			_, s := bio.DaleSigns(RNGStateFromSeedForGraph(in[0].Graph(), 3), shapes.Make(dtypes.Float64, tc.dims...), tc.inputAxis)
+			_, s := daleSigns(RNGStateFromSeedForGraph(in[0].Graph(), 3), shapes.Make(dtypes.Float64, tc.dims...), tc.inputAxis)
 			return []*Node{s}
 		}, tensor([]float64{0}, 1))[0]
 		// Index helper over the flat row-major layout.
@@ -410,7 +247,7 @@ func TestSynapticScalingTerm(t *testing.T) {
 	a := []float64{0.2, 1.0, 0.6}
 	for _, target := range []float64{-1, 0.5} {
 		out := run(t, func(in []*Node) []*Node {
-			return []*Node{bio.SynapticScalingTerm(in[0], in[1], in[2], []int{1}, 0.01, target)}
+			return []*Node{synapticScalingTerm(in[0], in[1], in[2], nil, []int{1}, 0.01, target)}
 		}, tensor(g, 4, 3), tensor(w, 4, 3), tensor(a, 3))
 		ft := target
 		if ft < 0 {
@@ -430,7 +267,7 @@ func TestSynapticScalingTerm(t *testing.T) {
 	gc := make([]float64, 8)
 	ac := []float64{0, 2}
 	out := run(t, func(in []*Node) []*Node {
-		return []*Node{bio.SynapticScalingTerm(in[0], in[1], in[2], []int{2}, 0.1, -1)}
+		return []*Node{synapticScalingTerm(in[0], in[1], in[2], nil, []int{2}, 0.1, -1)}
 	}, tensor(gc, 2, 2, 2), tensor(wc, 2, 2, 2), tensor(ac, 2))
 	for k := range 8 {
 		j := k % 2
@@ -455,7 +292,7 @@ func TestSplitGroups(t *testing.T) {
 			n *= d
 		}
 		y := randData(n, 10, 1)
-		out := run(t, func(in []*Node) []*Node { return []*Node{bio.SplitGroups(in[0], tc.axis, tc.gamma)} }, tensor(y, tc.dims...))
+		out := run(t, func(in []*Node) []*Node { return []*Node{splitGroups(in[0], tc.axis, tc.gamma)} }, tensor(y, tc.dims...))
 		inner := 1
 		for _, d := range tc.dims[tc.axis+1:] {
 			inner *= d
@@ -479,7 +316,7 @@ func TestSplitGroups(t *testing.T) {
 func TestL1SumAndGradient(t *testing.T) {
 	w1, w2 := randData(6, 11, 1), randData(4, 12, 1)
 	out := run(t, func(in []*Node) []*Node {
-		l1 := bio.L1Sum(in[0], in[1])
+		l1 := l1Sum(in[0], in[1])
 		grads := Gradient(l1, in[0], in[1])
 		return []*Node{l1, grads[0], grads[1]}
 	}, tensor(w1, 2, 3), tensor(w2, 4))
@@ -496,4 +333,81 @@ func TestL1SumAndGradient(t *testing.T) {
 	assertClose(t, "L1", out[0], []float64{sum}, 1e-12)
 	assertClose(t, "dL1/dW1", out[1], sign1, 1e-12)
 	assertClose(t, "dL1/dW2", out[2], sign2, 1e-12)
+}
+
+// TestErfc checks the complementary error function used by rejuvenation against math.Erfc, in float32 as
+// the training step computes it, over [0, 12], where erfc is a normal float32 (0 or tiny where it
+// underflows). The bound is float32 arithmetic's: 1.2e-7 from the approximation and a few float32 ulps
+// from the operations, plus x²·2⁻²³ from rounding x² inside exp(−x²) — 2e-6 at x = 4, where erfc = 1.5e-8
+// and rejuvenation's probabilities end (in float32, 1 − erf(x) has relative error 4 there).
+func TestErfc(t *testing.T) {
+	const n = 24_001
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(12 * float64(i) / (n - 1))
+	}
+	exec, err := NewExec(testenv.Backend(), erfc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec1(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tensors.MustCopyFlatData[float32](out)
+	worst := 0.0
+	for i, xi := range x {
+		want := math.Erfc(float64(xi))
+		if want < 1e-37 { // below float32's normal range
+			if got[i] > 1e-36 {
+				t.Fatalf("erfc(%g) = %g, want %g", xi, got[i], want)
+			}
+			continue
+		}
+		rel := math.Abs(float64(got[i])-want) / want
+		if bound := 5e-7 + float64(xi)*float64(xi)*math.Pow(2, -23); rel > bound {
+			t.Fatalf("erfc(%g) = %g, want %g: relative error %g > %g", xi, got[i], want, rel, bound)
+		}
+		worst = max(worst, rel)
+	}
+	if worst > 0 {
+		t.Logf("largest relative error %g", worst)
+	}
+}
+
+// TestNormalDraw checks the Box–Muller draw of both halves of each pair against N(0, 1): moments, the
+// tail fraction, and the independence of the two numbers of a pair (their correlation).
+func TestNormalDraw(t *testing.T) {
+	const n = 200_001 // odd: the last pair is cut
+	out := run(t, func(in []*Node) []*Node {
+		r := &rngStream{state: RNGStateFromSeedForGraph(in[0].Graph(), 11)}
+		return []*Node{r.normal(shapes.Make(dtypes.Float64, n))}
+	}, tensor([]float64{0}, 1))
+	z := out[0]
+	if len(z) != n {
+		t.Fatalf("%d numbers, want %d", len(z), n)
+	}
+	mean, std, _, _ := moments(z)
+	if math.Abs(mean) > 5/math.Sqrt(n) || math.Abs(std-1) > 5/math.Sqrt(2*n) {
+		t.Fatalf("mean %g std %g, want 0 and 1", mean, std)
+	}
+	tail := 0.0
+	for _, v := range z {
+		if math.Abs(v) > 2 {
+			tail++
+		}
+	}
+	p := math.Erfc(2 / math.Sqrt2)
+	if math.Abs(tail/n-p) > 5*math.Sqrt(p*(1-p)/n) {
+		t.Fatalf("P(|z| > 2) = %g, want %g", tail/n, p)
+	}
+	half := (n + 1) / 2
+	corr := 0.0
+	for i := range n - half {
+		corr += z[i] * z[half+i]
+	}
+	corr /= float64(n - half)
+	if math.Abs(corr) > 5/math.Sqrt(float64(n-half)) {
+		t.Fatalf("correlation of the pair's numbers %g, want 0", corr)
+	}
 }

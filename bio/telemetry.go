@@ -2,6 +2,7 @@ package bio
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -11,124 +12,153 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
 )
 
-// The telemetry of one layer, as recorded by the bio optimizer at its last step, in this order in the
-// layer's "telemetry" state variable.
-const (
-	statRejuvenated  = iota // fraction of weights replaced at the last step
-	statCrystallized        // fraction of weights crystallized at the last step
-	statFactorMean          // mean of the plasticity factors s
-	statFactorMin           // min of s
-	statFactorMax           // max of s
-	statActivity            // mean activity of the layer's units (−1 before the first observation)
-	numStats
-)
+// The telemetry: what the mechanisms did, per layer. The factor statistics and the activity are read from
+// the state variables when asked for (Telemetry), at no cost to the training step; the fractions of weights
+// rejuvenated and crystallized at a step are counts over the step's masks, recorded only when asked for
+// (RecordTelemetry) or computed by the training metrics (Metrics).
 
-var statNames = [numStats]string{"rejuvenated", "crystallized", "factor_mean", "factor_min", "factor_max", "activity"}
-
-// LayerStats is the telemetry of one converted layer after the last training step.
+// LayerStats is the telemetry of one converted layer.
 type LayerStats struct {
 	Scope string
 	// Rejuvenated and Crystallized are the fractions of the layer's weights replaced and crystallized at
-	// the last step (0 when the mechanism is off).
+	// the last training step: 0 when the mechanism is off, NaN when the converter does not record them
+	// (see RecordTelemetry).
 	Rejuvenated, Crystallized float64
-	// FactorMean, FactorMin and FactorMax describe the plasticity factors s (1 when fuzzy learning rates
-	// and crystallization are off).
+	// FactorMean, FactorMin and FactorMax describe the plasticity factors s (1 before they exist, and when
+	// fuzzy learning rates and crystallization are off).
 	FactorMean, FactorMin, FactorMax float64
 	// Activity is the mean running activity of the layer's units, or −1 when none was observed (synaptic
-	// scaling and the Activity distribution observe it, in layers built with biolayers).
+	// scaling and the Activity distribution observe it).
 	Activity float64
 }
 
-func (m *Module) telemetryVar(ctx *context.Context) *context.Variable {
-	return m.stateCtx(ctx).WithInitializer(func(g *Graph, shape shapes.Shape) *Node {
+// RecordTelemetry makes the training steps of what the converter makes from now on record, per layer, the
+// fractions of weights rejuvenated and crystallized (LayerStats.Rejuvenated, Crystallized): a count over
+// each mask, about 5 ms per million weights and mechanism on the Go backend. It returns the converter.
+func (c *Converter) RecordTelemetry() *Converter {
+	return c.edit(func(p *plan) { p.telemetry = true })
+}
+
+// telemetryVar holds a layer's recorded fractions: [rejuvenated, crystallized].
+func (l *Layer) telemetryVar(ctx *context.Context) *context.Variable {
+	return l.stateVar(ctx, "telemetry", shapes.Make(dtypes.Float32, 2), func(g *Graph, shape shapes.Shape) *Node {
 		return Zeros(g, shape)
-	}).VariableWithShape("telemetry", shapes.Make(dtypes.Float32, numStats)).SetTrainable(false)
+	})
 }
 
-// telemetryKey is the graph parameter holding the per-statistic layer means for Metrics.
-const telemetryKey = "bio_telemetry"
-
-func (c *Converter) recordTelemetry(ctx *context.Context, g *Graph, m *Module, cfg Config, rejuvenated, crystallized *Node) {
-	frac := func(mask *Node) *Node {
-		if mask == nil {
-			return ScalarZero(g, dtypes.Float32)
-		}
-		return ReduceAllMean(ConvertDType(mask, dtypes.Float32))
+// maskFraction is the fraction of true entries of mask, or 0 when mask is nil.
+func maskFraction(g *Graph, mask *Node) *Node {
+	if mask == nil {
+		return ScalarZero(g, dtypes.Float32)
 	}
-	f32 := func(x *Node) *Node { return ConvertDType(x, dtypes.Float32) }
-	var s *Node
-	if cfg.FuzzyLearningRates || cfg.Crystallization {
-		s = m.FactorsVar(ctx).ValueGraph(g)
-	} else {
-		s = Ones(g, m.Weights.Shape())
-	}
-	activity := Scalar(g, dtypes.Float32, -1)
-	if av := m.stateCtx(ctx).GetVariableByScopeAndName(StateScope+m.Scope, "activity"); av != nil && av.InUseByGraph(g) {
-		activity = f32(ReduceAllMean(av.ValueGraph(g)))
-	}
-	stats := Stack([]*Node{frac(rejuvenated), frac(crystallized), f32(ReduceAllMean(s)), f32(ReduceAllMin(s)),
-		f32(ReduceAllMax(s)), activity}, 0)
-	m.telemetryVar(ctx).SetValueGraph(stats)
-	root := ctx.InAbsPath(context.RootScope)
-	var all []*Node
-	if prev, found := root.GetGraphParam(g, telemetryKey); found {
-		all = prev.([]*Node)
-	}
-	root.SetGraphParam(g, telemetryKey, append(all, stats))
+	return meanAll(ConvertDType(mask, dtypes.Float32))
 }
 
-// Telemetry returns the statistics each converted layer recorded at the last training step, read from the
-// context's state variables (so they survive checkpoints). Layers not yet trained are left out.
+func recordTelemetry(ls *layerStep) {
+	ls.telemetryVar(ls.ctx).SetValueGraph(Stack([]*Node{maskFraction(ls.g, ls.rejuvenated),
+		maskFraction(ls.g, ls.crystallized)}, 0))
+}
+
+// Telemetry returns the statistics of every converted layer: the factor statistics and activities as they
+// are now in the context's state variables (so they survive checkpoints), and the fractions recorded at the
+// last training step.
 func (c *Converter) Telemetry(ctx *context.Context) ([]LayerStats, error) {
 	var out []LayerStats
-	for _, m := range c.Layers(ctx) {
-		v := ctx.GetVariableByScopeAndName(StateScope+m.Scope, "telemetry")
-		if v == nil || !v.HasValue() {
-			continue
+	for _, l := range c.Layers(ctx) {
+		st := LayerStats{Scope: l.Scope, Rejuvenated: math.NaN(), Crystallized: math.NaN(), FactorMean: 1,
+			FactorMin: 1, FactorMax: 1, Activity: -1}
+		if vals, err := stateValues(l, ctx, "telemetry"); err != nil {
+			return nil, err
+		} else if len(vals) == 2 {
+			st.Rejuvenated, st.Crystallized = vals[0], vals[1]
 		}
-		t, err := v.Value()
-		if err != nil {
-			return nil, fmt.Errorf("bio: reading the telemetry of layer %q: %w", m.Scope, err)
+		if vals, err := stateValues(l, ctx, "fuzzy_factors"); err != nil {
+			return nil, err
+		} else if len(vals) > 0 {
+			st.FactorMean, st.FactorMin, st.FactorMax = meanMinMax(vals)
 		}
-		vals := tensors.MustCopyFlatData[float32](t)
-		if len(vals) != numStats {
-			return nil, fmt.Errorf("bio: telemetry of layer %q has %d values, want %d", m.Scope, len(vals), numStats)
+		if vals, err := stateValues(l, ctx, "activity"); err != nil {
+			return nil, err
+		} else if len(vals) > 0 {
+			st.Activity, _, _ = meanMinMax(vals)
 		}
-		out = append(out, LayerStats{Scope: m.Scope, Rejuvenated: float64(vals[statRejuvenated]),
-			Crystallized: float64(vals[statCrystallized]), FactorMean: float64(vals[statFactorMean]),
-			FactorMin: float64(vals[statFactorMin]), FactorMax: float64(vals[statFactorMax]),
-			Activity: float64(vals[statActivity])})
+		out = append(out, st)
 	}
 	return out, nil
 }
 
+// stateValues reads a state variable of the layer as float64s (nil if it does not exist or has no value).
+func stateValues(l *Layer, ctx *context.Context, name string) ([]float64, error) {
+	v := l.existingStateVar(ctx, name)
+	if v == nil || !v.HasValue() {
+		return nil, nil
+	}
+	t, err := v.Value()
+	if err != nil {
+		return nil, fmt.Errorf("bio: reading %s of layer %q: %w", name, l.Scope, err)
+	}
+	var vals []float64
+	switch t.DType() {
+	case dtypes.Float32:
+		for _, x := range tensors.MustCopyFlatData[float32](t) {
+			vals = append(vals, float64(x))
+		}
+	case dtypes.Float64:
+		vals = tensors.MustCopyFlatData[float64](t)
+	default:
+		return nil, fmt.Errorf("bio: %s of layer %q has dtype %s, want a float", name, l.Scope, t.DType())
+	}
+	return vals, nil
+}
+
+func meanMinMax(xs []float64) (mean, lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range xs {
+		mean += x
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return mean / float64(len(xs)), lo, hi
+}
+
+// metricStats are the training metrics of Metrics, each a per-layer statistic of a step.
+var metricStats = []struct {
+	name string
+	of   func(ls *layerStep) *Node
+}{
+	{"rejuvenated", func(ls *layerStep) *Node { return maskFraction(ls.g, ls.rejuvenated) }},
+	{"crystallized", func(ls *layerStep) *Node { return maskFraction(ls.g, ls.crystallized) }},
+	{"factor_mean", func(ls *layerStep) *Node { return meanAll(ls.factorsVar(ls.ctx).ValueGraph(ls.g)) }},
+	{"factor_min", func(ls *layerStep) *Node { return reduceLeading(ls.factorsVar(ls.ctx).ValueGraph(ls.g), ReduceMin) }},
+	{"factor_max", func(ls *layerStep) *Node { return maxAll(ls.factorsVar(ls.ctx).ValueGraph(ls.g)) }},
+	{"activity", func(ls *layerStep) *Node { return meanAll(ls.activityVar(ls.ctx).ValueGraph(ls.g)) }},
+}
+
 // Metrics returns training metrics for train.NewTrainer's trainMetrics (and so for GoMLX's progress bar
-// and plots): the mean over the converted layers of each telemetry statistic at the current step —
-// "bio_rejuvenated", "bio_crystallized", "bio_factor_mean", "bio_factor_min", "bio_factor_max",
-// "bio_activity". A graph without the bio optimizer reports 0.
+// and plots): the mean over the converted layers of each statistic at the current step — "bio_rejuvenated",
+// "bio_crystallized", "bio_factor_mean", "bio_factor_min", "bio_factor_max", "bio_activity". They are
+// computed in the training graph only when used (each costs a reduction per layer). A graph without the bio
+// step reports 0.
 func (c *Converter) Metrics() []metrics.Interface {
-	ms := make([]metrics.Interface, numStats)
-	for i := range numStats {
-		stat := i
-		name := "bio_" + statNames[stat]
-		ms[i] = metrics.NewBaseMetric(name, name, "bio", func(ctx *context.Context, _, predictions []*Node) *Node {
+	var ms []metrics.Interface
+	for _, stat := range metricStats {
+		name := "bio_" + stat.name
+		ms = append(ms, metrics.NewBaseMetric(name, name, "bio", func(ctx *context.Context, _, predictions []*Node) *Node {
 			g := predictions[0].Graph()
-			v, found := ctx.InAbsPath(context.RootScope).GetGraphParam(g, telemetryKey)
-			if !found || len(v.([]*Node)) == 0 {
+			s := lookupStep(ctx, g)
+			if s == nil || len(s.layers) == 0 {
 				return ScalarZero(g, dtypes.Float32)
 			}
-			layers := v.([]*Node)
 			var sum *Node
-			for _, st := range layers {
-				x := Squeeze(Slice(st, AxisElem(stat)))
+			for _, ls := range s.layers {
+				x := ConvertDType(stat.of(ls), dtypes.Float32)
 				if sum == nil {
 					sum = x
 				} else {
 					sum = Add(sum, x)
 				}
 			}
-			return DivScalar(sum, float64(len(layers)))
-		}, nil)
+			return DivScalar(sum, float64(len(s.layers)))
+		}, nil))
 	}
 	return ms
 }

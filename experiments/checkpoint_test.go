@@ -12,7 +12,7 @@ import (
 func TestRunCheckpointResume(t *testing.T) {
 	trainSet, valSet := synthetic("train", 400, 21), synthetic("val", 100, 22)
 	cfgBio := PaperBioConfig()
-	cfgBio.FuzzyLearningRates, cfgBio.Rejuvenation, cfgBio.WeightSplittingGamma = true, true, 2
+	cfgBio.FuzzyLearningRates, cfgBio.RejuvenateWeights, cfgBio.WeightSplittingGamma = true, true, 2
 	for _, tc := range []struct {
 		name string
 		cfg  RunConfig

@@ -40,8 +40,8 @@ func PaperBioConfig() bio.Config {
 	c.FuzzyLearningRateFactorNu = 0.09
 	c.RejuvenationParameterDre = 14
 	c.RejuvenationPeriod = 1
-	c.FuzzyLearningRates, c.Rejuvenation, c.Crystallization = false, false, false
-	c.VolumeDependentLR, c.SynapticScaling, c.L1Regularization, c.ApplyDalesPrinciple = false, false, false, false
+	c.FuzzyLearningRates, c.RejuvenateWeights, c.Crystallize = false, false, false
+	c.VolumeDependentLR, c.ScaleGrad, c.L1Reg, c.ApplyDalesPrinciple = false, false, false, false
 	c.WeightSplittingGamma = 0
 	return c
 }
@@ -51,8 +51,8 @@ func PaperBioConfig() bio.Config {
 // variants volume-dependent lr, crystallization, Dale's principle and synaptic scaling, each alone.
 func DesignVariants(base bio.Config) []Variant {
 	off := base
-	off.FuzzyLearningRates, off.Rejuvenation, off.Crystallization = false, false, false
-	off.VolumeDependentLR, off.SynapticScaling, off.L1Regularization, off.ApplyDalesPrinciple = false, false, false, false
+	off.FuzzyLearningRates, off.RejuvenateWeights, off.Crystallize = false, false, false
+	off.VolumeDependentLR, off.ScaleGrad, off.L1Reg, off.ApplyDalesPrinciple = false, false, false, false
 	off.WeightSplittingGamma = 0
 	var vs []Variant
 	for _, gamma := range []int{0, 2} {
@@ -63,7 +63,7 @@ func DesignVariants(base bio.Config) []Variant {
 					continue
 				}
 				c := off
-				c.FuzzyLearningRates, c.Rejuvenation, c.WeightSplittingGamma = fuzzy, rejuv, gamma
+				c.FuzzyLearningRates, c.RejuvenateWeights, c.WeightSplittingGamma = fuzzy, rejuv, gamma
 				var parts []string
 				if fuzzy {
 					parts = append(parts, "fuzzy")
@@ -83,9 +83,9 @@ func DesignVariants(base bio.Config) []Variant {
 		set  func(c *bio.Config)
 	}{
 		{"volume_lr", func(c *bio.Config) { c.VolumeDependentLR = true }},
-		{"crystallize", func(c *bio.Config) { c.Crystallization = true }},
+		{"crystallize", func(c *bio.Config) { c.Crystallize = true }},
 		{"dale", func(c *bio.Config) { c.ApplyDalesPrinciple = true }},
-		{"synaptic_scaling", func(c *bio.Config) { c.SynapticScaling = true }},
+		{"synaptic_scaling", func(c *bio.Config) { c.ScaleGrad = true }},
 	} {
 		c := off
 		one.set(&c)

@@ -29,8 +29,8 @@ func TestDesignVariants(t *testing.T) {
 		}
 		c := v.Bio
 		on := 0
-		for _, b := range []bool{c.FuzzyLearningRates, c.Rejuvenation, c.WeightSplittingGamma == 2, c.VolumeDependentLR,
-			c.Crystallization, c.ApplyDalesPrinciple, c.SynapticScaling} {
+		for _, b := range []bool{c.FuzzyLearningRates, c.RejuvenateWeights, c.WeightSplittingGamma == 2, c.VolumeDependentLR,
+			c.Crystallize, c.ApplyDalesPrinciple, c.ScaleGrad} {
 			if b {
 				on++
 			}

@@ -15,15 +15,15 @@ type OverheadVariant struct {
 // loop); + synaptic scaling, Dale's principle, L1 and Γ = 2.
 func OverheadVariants() []OverheadVariant {
 	off := bio.DefaultConfig()
-	off.FuzzyLearningRates, off.Rejuvenation = false, false
+	off.FuzzyLearningRates, off.RejuvenateWeights = false, false
 	fuzzy := off
 	fuzzy.FuzzyLearningRates = true
 	fvc := fuzzy
-	fvc.VolumeDependentLR, fvc.Crystallization = true, true
+	fvc.VolumeDependentLR, fvc.Crystallize = true, true
 	paper := fvc
-	paper.Rejuvenation = true
+	paper.RejuvenateWeights = true
 	all := paper
-	all.SynapticScaling, all.ApplyDalesPrinciple, all.L1Regularization, all.WeightSplittingGamma = true, true, true, 2
+	all.ScaleGrad, all.ApplyDalesPrinciple, all.L1Reg, all.WeightSplittingGamma = true, true, true, 2
 	return []OverheadVariant{{Name: "plain SGD"}, {Name: "fuzzy", Bio: &fuzzy},
 		{Name: "fuzzy+volume+crystallize", Bio: &fvc},
 		{Name: "fuzzy+volume+crystallize+rejuvenation every step", Bio: &paper},

@@ -225,9 +225,7 @@ func Run(cfg RunConfig, trainSet, valSet *idx.Dataset, opts RunOptions) (res *Ru
 			// mechanisms create it, in the same order as in an uninterrupted run (loading them all at once
 			// creates them in a random order, which changes the order of per-layer random draws).
 			if step := int(optimizers.GetGlobalStep(ctx)); step > 0 {
-				if err := bio.RestoreTrainableFlags(ctx); err != nil {
-					return nil, fmt.Errorf("run %q: restoring trainable flags after loading %q: %w", cfg.Variant, opts.Checkpoint, err)
-				}
+				bio.RestoreTrainableFlags(ctx)
 				resumed = true
 				res.ResumedFrom = step
 				if prev, err := readCurve(opts.Checkpoint); err == nil {

@@ -132,11 +132,11 @@ func designSwitchesChanged(preset, given bio.Config) []string {
 		changed bool
 	}{
 		{"fuzzy_learning_rates", preset.FuzzyLearningRates != given.FuzzyLearningRates},
-		{"rejuvenate_weights", preset.Rejuvenation != given.Rejuvenation},
-		{"crystallize", preset.Crystallization != given.Crystallization},
+		{"rejuvenate_weights", preset.RejuvenateWeights != given.RejuvenateWeights},
+		{"crystallize", preset.Crystallize != given.Crystallize},
 		{"volume_dependent_lr", preset.VolumeDependentLR != given.VolumeDependentLR},
-		{"scale_grad", preset.SynapticScaling != given.SynapticScaling},
-		{"l1_reg", preset.L1Regularization != given.L1Regularization},
+		{"scale_grad", preset.ScaleGrad != given.ScaleGrad},
+		{"l1_reg", preset.L1Reg != given.L1Reg},
 		{"apply_dales_principle", preset.ApplyDalesPrinciple != given.ApplyDalesPrinciple},
 		{"weight_splitting_Gamma", preset.WeightSplittingGamma != given.WeightSplittingGamma},
 	} {

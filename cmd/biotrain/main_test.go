@@ -43,19 +43,19 @@ func TestParseTrainFlags(t *testing.T) {
 		{"bio flags", []string{"-fuzzy_learning_rate_factor_nu", "0.09", "-rejuvenate_weights=false", "-crystallize",
 			"-weight_splitting_Gamma", "2", "-fuzzy_lr_distribution", "lognormal", "-seed", "7"}, func(t *testing.T, o *trainOptions) {
 			c := o.run.Bio
-			if c.FuzzyLearningRateFactorNu != 0.09 || c.Rejuvenation || !c.Crystallization || c.WeightSplittingGamma != 2 ||
+			if c.FuzzyLearningRateFactorNu != 0.09 || c.RejuvenateWeights || !c.Crystallize || c.WeightSplittingGamma != 2 ||
 				c.FuzzyLRDistribution != bio.LogNormal || c.Seed != 7 || o.run.Seed != 7 {
 				t.Errorf("got %+v", c)
 			}
 		}, ""},
 		{"config file then flags", []string{"-config", cfgFile, "-rejuvenation_parameter_dre", "30"}, func(t *testing.T, o *trainOptions) {
 			c := o.run.Bio
-			if c.FuzzyLearningRateFactorNu != 0.05 || c.RejuvenationParameterDre != 30 || !c.Crystallization {
+			if c.FuzzyLearningRateFactorNu != 0.05 || c.RejuvenationParameterDre != 30 || !c.Crystallize {
 				t.Errorf("got %+v", c)
 			}
 		}, ""},
 		{"set", []string{"-set", "bio_fuzzy_learning_rate_factor_nu=0.2;bio_scale_grad=true"}, func(t *testing.T, o *trainOptions) {
-			if o.run.Bio.FuzzyLearningRateFactorNu != 0.2 || !o.run.Bio.SynapticScaling {
+			if o.run.Bio.FuzzyLearningRateFactorNu != 0.2 || !o.run.Bio.ScaleGrad {
 				t.Errorf("got %+v", o.run.Bio)
 			}
 		}, ""},

@@ -59,10 +59,7 @@ func victim(t *testing.T, b backends.Backend, conv *bio.Converter, dtypeSample *
 	}
 	if conv != nil {
 		// The fuzzy factors are created by the optimizer's first step; make them exist for ObserveUpdate.
-		for _, m := range conv.Layers(ctx) {
-			m.FactorsVar(ctx)
-		}
-		if err := ctx.InitializeVariables(b, nil); err != nil {
+		if err := conv.CreateState(b, ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -181,7 +178,7 @@ func TestObserveUpdate(t *testing.T) {
 	for _, fuzzy := range []bool{true, false} {
 		cfg := bio.DefaultConfig()
 		cfg.FuzzyLearningRates = fuzzy
-		cfg.Rejuvenation, cfg.Crystallization = false, false
+		cfg.RejuvenateWeights, cfg.Crystallize = false, false
 		conv, err := bio.NewConverter(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -201,7 +198,7 @@ func TestObserveUpdate(t *testing.T) {
 		}
 		factors := map[string][]float32{}
 		for _, m := range conv.Layers(v.Context) {
-			factors[m.Scope] = tensors.MustCopyFlatData[float32](m.FactorsVar(v.Context).MustValue())
+			factors[m.Scope] = tensors.MustCopyFlatData[float32](m.Factors(v.Context).MustValue())
 		}
 		i := 0
 		for va := range v.Context.IterVariables() {

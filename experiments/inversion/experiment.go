@@ -435,11 +435,8 @@ func createVariables(backend backends.Backend, ctx *context.Context, conv *bio.C
 	if conv == nil {
 		return nil
 	}
-	for _, m := range conv.Layers(ctx) {
-		m.FactorsVar(ctx)
-	}
-	if err := ctx.InitializeVariables(backend, nil); err != nil {
-		return fmt.Errorf("initialising the fuzzy factors: %w", err)
+	if err := conv.CreateState(backend, ctx); err != nil {
+		return fmt.Errorf("creating the bio state: %w", err)
 	}
 	return nil
 }

@@ -1,0 +1,271 @@
+package bio
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+)
+
+// The bio step of one graph, and the protocol between its parts.
+//
+// A step is created by the first part of the library to run in a graph — the model wrapper (Convert), the
+// optimizer wrapper (Optimizer) or a model-level function (Converter.FuzzyLearningRates, ...) — and kept
+// in the graph parameter stepKey at the root scope. Who reads and writes what:
+//
+//   - LayerWeights reads the plan (Dale's initialisation);
+//   - LayerOutput writes activity[scope] (the batch activity of the layer) and splits (weight splitting);
+//   - Convert, once the model is built, applies the classifier rule to splits (see finishModel);
+//   - the optimizer wrapper runs the gradient stages of every layer (runGradientStages) and marks them done;
+//   - the function registered with train.AddPerStepUpdateGraphFn runs, after the optimizer's update, the
+//     after-update stages of every layer (runAfterStages), and fails if a configured gradient mechanism
+//     got no gradient;
+//   - Metrics reads the masks the stages left in the layer steps.
+//
+// Each mechanism is one stage (its own file): a gradient part, run before the update, and/or an
+// after-update part. The stages run in the order of the stages list.
+
+// stepKey is the graph parameter (at the root scope) holding the *step of a graph.
+const stepKey = "bio_step"
+
+// stage is one mechanism's per-step work on one layer.
+type stage struct {
+	// key is the mechanism's switch (the reference's name), used in error messages.
+	key string
+	// on tells whether the stage runs under a configuration.
+	on func(c Config) bool
+	// grad transforms ls.grad or multiplies ls.factor, before the optimizer's update (nil: no gradient part).
+	// needsGrad tells whether it reads ls.grad (else it only contributes factors).
+	grad      func(ls *layerStep)
+	needsGrad bool
+	// after runs after the optimizer's update (nil: none).
+	after func(ls *layerStep)
+}
+
+// stages lists every mechanism's stage in the order they run: synaptic scaling changes the gradient, the
+// fuzzy factors multiply it, crystallization probes it (as the reference's loop did, after the fuzzy
+// factors), volume factors multiply it; after the update, factor_mode "update" rescales the step,
+// rejuvenation replaces weights, Dale's principle projects them, dynamic factors and activities update.
+var stages = []stage{scaleGradStage, fuzzyStage, crystallizeStage, volumeStage,
+	updateModeStage, rejuvenateStage, daleStage, dynamicFactorsStage, observeActivityStage}
+
+// step is the bio work of one graph (see the protocol above).
+type step struct {
+	plan     *plan
+	g        *Graph
+	training bool
+	layers   []*layerStep // converted layers in use by the graph, in variable order (after prepare)
+	prepared bool
+	activity map[string]*Node // batch mean |y| per output unit, by layer scope (LayerOutput)
+	reports  []report         // the layer outputs reported to LayerOutput, in order
+	gradDone map[string]bool  // keys of the gradient stages that ran for every layer
+}
+
+// layerStep is one layer's part of a step: what its stages read and leave for each other.
+type layerStep struct {
+	*Layer
+	step         *step
+	ctx          *context.Context // root context
+	g            *Graph
+	w0           *Node // the weights before the update
+	absW0        *Node // |w0|, shared by the stages that need it
+	rng          *rngStream
+	grad         *Node // the gradient being transformed (gradient stages)
+	factor       *Node // product of this step's per-weight factors (fuzzy, volume), or nil
+	updateFactor *Node // factors for factor_mode "update", applied after the update
+	rejuvenated  *Node // mask of replaced weights, or nil
+	crystallized *Node // mask of crystallized weights, or nil
+}
+
+// lookupStep returns the step of g, or nil.
+func lookupStep(ctx *context.Context, g *Graph) *step {
+	v, found := ctx.InAbsPath(context.RootScope).GetGraphParam(g, stepKey)
+	if !found {
+		return nil
+	}
+	s, _ := v.(*step)
+	return s
+}
+
+// beginStep returns the step of g, creating it (and, in training graphs, registering its after-update
+// function) if it does not exist yet. Parts made from different converter configurations cannot share a
+// graph.
+func (p *plan) beginStep(ctx *context.Context, g *Graph) *step {
+	if s := lookupStep(ctx, g); s != nil {
+		if s.plan.cfg != p.cfg {
+			panicf("bio: the model, optimizer or functions of this graph come from converters with different "+
+				"configurations (%s and %s): make them from one converter", s.plan.cfg, p.cfg)
+		}
+		return s
+	}
+	root := ctx.InAbsPath(context.RootScope)
+	s := &step{plan: p, g: g, training: ctx.IsTraining(g), activity: map[string]*Node{}, gradDone: map[string]bool{}}
+	root.SetGraphParam(g, stepKey, s)
+	if s.training {
+		train.AddPerStepUpdateGraphFn(ctx.InAbsPath(StateScope), g, func(ctx *context.Context, g *Graph) {
+			s.runAfterStages(ctx.InAbsPath(context.RootScope))
+		})
+	}
+	return s
+}
+
+// prepare creates the layer steps of the converted layers in use by the graph, with their weights as they
+// are before the optimizer's update. It runs once, after the model is built.
+func (s *step) prepare(ctx *context.Context) {
+	if s.prepared {
+		return
+	}
+	s.prepared = true
+	root := ctx.InAbsPath(context.RootScope)
+	for _, l := range s.plan.discoverLayers(root) {
+		if l.Weights.InUseByGraph(s.g) {
+			s.layers = append(s.layers, &layerStep{Layer: l, step: s, ctx: root, g: s.g, w0: l.Weights.ValueGraph(s.g)})
+		}
+	}
+}
+
+// abs0 returns |w0|, computed once per layer and step.
+func (ls *layerStep) abs0() *Node {
+	if ls.absW0 == nil {
+		ls.absW0 = absolute(ls.w0)
+	}
+	return ls.absW0
+}
+
+// stream returns the layer's RNG stream for this step, created at first use.
+func (ls *layerStep) stream() *rngStream {
+	if ls.rng == nil {
+		ls.rng = ls.newRNG(ls.ctx, ls.g)
+	}
+	return ls.rng
+}
+
+// mulFactor multiplies f into the step's per-weight factors.
+func (ls *layerStep) mulFactor(f *Node) {
+	if ls.factor == nil {
+		ls.factor = f
+	} else {
+		ls.factor = Mul(ls.factor, f)
+	}
+}
+
+// applyFactors gives the accumulated factors to the gradient, or keeps them for the update (factor_mode
+// "update").
+func (ls *layerStep) applyFactors() {
+	if ls.factor == nil {
+		return
+	}
+	if ls.cfg.FactorMode == FactorsOnUpdate {
+		if ls.updateFactor == nil {
+			ls.updateFactor = ls.factor
+		} else {
+			ls.updateFactor = Mul(ls.updateFactor, ls.factor)
+		}
+	} else {
+		ls.grad = Mul(ls.grad, ConvertDType(ls.factor, ls.grad.DType()))
+	}
+	ls.factor = nil
+}
+
+// runGradientStages runs every enabled gradient stage on the layer's gradient ls.grad (nil when the wrapped
+// optimizer cannot take gradients: then only factor stages run, for factor_mode "update").
+func (s *step) runGradientStages(ls *layerStep) {
+	for _, st := range stages {
+		if st.grad == nil || !st.on(s.plan.cfg) {
+			continue
+		}
+		if st.needsGrad && ls.grad == nil {
+			panicf("bio: %s needs the gradients of layer %q: wrap an optimizer that implements "+
+				"UpdateGraphWithGradients (GoMLX's SGD and Adam do)", st.key, ls.Scope)
+		}
+		st.grad(ls)
+	}
+	ls.applyFactors()
+	for _, st := range stages {
+		if st.grad != nil && st.on(s.plan.cfg) {
+			s.gradDone[st.key] = true
+		}
+	}
+}
+
+// runAfterStages runs, after the optimizer's update, every enabled after-update stage of every layer,
+// records the telemetry and saves the RNG streams. It fails if a configured gradient mechanism got no
+// gradient in this graph (the optimizer was not wrapped, and no model-level function ran it).
+func (s *step) runAfterStages(ctx *context.Context) {
+	s.prepare(ctx)
+	for _, st := range stages {
+		if st.grad != nil && st.on(s.plan.cfg) && !s.gradDone[st.key] && len(s.layers) > 0 {
+			panicf("bio: %s is on (or needed by a mechanism that is), but no gradient reached it in this "+
+				"training graph: wrap the optimizer with conv.Optimizer(opt), or call the converter's model-level "+
+				"function in your training step, or switch it off", st.key)
+		}
+	}
+	for _, ls := range s.layers {
+		for _, st := range stages {
+			if st.after != nil && st.on(s.plan.cfg) {
+				st.after(ls)
+			}
+		}
+		if s.plan.telemetry {
+			recordTelemetry(ls)
+		}
+		if ls.rng != nil {
+			ls.rng.save()
+		}
+	}
+}
+
+// everyN is true at the steps whose global step is a multiple of n (always for n ≤ 1).
+func everyN(ctx *context.Context, g *Graph, n int) *Node {
+	if n <= 1 {
+		return Const(g, true)
+	}
+	step := optimizers.GetGlobalStepVar(ctx).ValueGraph(g)
+	return Equal(Mod(step, Scalar(g, step.DType(), n)), ScalarZero(g, step.DType()))
+}
+
+// everyNFactor is 1 at the steps whose global step is a multiple of n and 0 otherwise, in dtype: a scalar
+// that switches a per-weight probability on and off at the cost of one multiplication.
+func everyNFactor(ctx *context.Context, g *Graph, n int, dtype dtypes.DType) *Node {
+	return ConvertDType(everyN(ctx, g, n), dtype)
+}
+
+// layerGradients pairs the layers of the step with the index of their gradient in grads, the gradients of
+// ctx's trainable variables in use by g in the order ctx.BuildTrainableVariablesGradientsGraph returns them.
+func (s *step) layerGradients(ctx *context.Context, grads []*Node) (map[*layerStep]int, error) {
+	index := map[*context.Variable]int{}
+	for v := range ctx.InAbsPath(context.RootScope).IterVariables() {
+		if v.Trainable && v.InUseByGraph(s.g) {
+			index[v] = len(index)
+		}
+	}
+	if len(index) != len(grads) {
+		return nil, fmt.Errorf("bio: got %d gradients for %d trainable variables in use by the graph: pass the "+
+			"result of ctx.BuildTrainableVariablesGradientsGraph", len(grads), len(index))
+	}
+	out := map[*layerStep]int{}
+	for _, ls := range s.layers {
+		if i, ok := index[ls.Weights]; ok {
+			out[ls] = i
+		}
+	}
+	return out, nil
+}
+
+// updateModeStage applies, with factor_mode "update", the step's factors to the optimizer's update:
+// W ← W₀ + factor ⊙ (W₁ − W₀), where W₀ and W₁ are the weights before and after the update.
+var updateModeStage = stage{
+	key: "factor_mode",
+	on:  func(c Config) bool { return c.FactorMode == FactorsOnUpdate },
+	after: func(ls *layerStep) {
+		if ls.updateFactor == nil {
+			return
+		}
+		w1 := ls.Weights.ValueGraph(ls.g)
+		f := ConvertDType(ls.updateFactor, w1.DType())
+		ls.Weights.SetValueGraph(Add(ls.w0, Mul(f, Sub(w1, ls.w0))))
+	},
+}
