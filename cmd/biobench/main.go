@@ -72,6 +72,11 @@ func run(o options) error {
 		return err
 	}
 	rep.Results = append(rep.Results, ref...)
+	if ref != nil && (o.hidden != referenceHidden || o.batch != referenceBatch) {
+		rep.Note = fmt.Sprintf("the reference measured FCNet 784-%d-10 at batch %d, ours 784-%d-10 at batch %d: "+
+			"the ratios are not comparable", referenceHidden, referenceBatch, o.hidden, o.batch)
+		fmt.Fprintln(os.Stderr, "biobench: warning:", rep.Note)
+	}
 	rep.ReferenceLoopBioWork = bioWork(rep.Results)
 	if err := writeJSON(o.out, rep); err != nil {
 		return err

@@ -84,6 +84,11 @@ func measure(vs []benchvariants.Variant, o options) (*Report, error) {
 		Backend: backend.Name(), GoMaxProcs: runtime.GOMAXPROCS(0), When: time.Now().UTC().Format(time.RFC3339),
 		HeapMethod: heapMethod, Kernels: kernels(o.hidden)}
 	rep.Results = results(benches, o.steps)
+	bound := *rep.Results[0].PeakHeapMB
+	for _, k := range rep.Kernels {
+		bound += 2 * k.MB
+	}
+	rep.HeapBoundMB = round(bound)
 	return rep, nil
 }
 

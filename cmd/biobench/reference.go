@@ -11,6 +11,9 @@ import (
 	"strings"
 )
 
+// referenceHidden and referenceBatch are the FCNet width and batch size of reference_overhead.py.
+const referenceHidden, referenceBatch = 1000, 100
+
 // referenceIDs maps the variants of shared/bench/reference_overhead.py onto our ids. Its "all" is the loop
 // the reference's documentation shows (fuzzy + volume + crystallize + rejuvenation every step), our
 // reference_loop; fuzzy_volume_crystallize has no variant of ours.

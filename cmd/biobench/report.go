@@ -3,10 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 )
 
 // Sources of a Result.
@@ -65,7 +65,12 @@ type Report struct {
 	// HeapMethod says how PeakHeapMB was measured.
 	HeapMethod string   `json:"heap_method"`
 	Kernels    []Kernel `json:"kernels"`
-	Results    []Result `json:"results"`
+	// HeapBoundMB is the plain step's peak heap plus two kernel-sized buffers per layer: the bound a bio
+	// step's peak heap should stay under.
+	HeapBoundMB float64  `json:"heap_bound_mb,omitempty"`
+	Results     []Result `json:"results"`
+	// Note warns when the reference's lines do not compare with ours (another width or batch size).
+	Note string `json:"note,omitempty"`
 	// ReferenceLoopBioWork is set when both sources measured plain and reference_loop.
 	ReferenceLoopBioWork *BioWork `json:"reference_loop_bio_work,omitempty"`
 }
@@ -125,13 +130,10 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// round rounds to 2 decimals (3 for values under 0.1, so small heaps and fast steps keep a digit).
+// round keeps 4 significant digits: enough for timings and sizes, and small sizes keep theirs.
 func round(x float64) float64 {
-	scale := 100.0
-	if x < 0.1 && x > -0.1 {
-		scale = 1000
-	}
-	return math.Round(x*scale) / scale
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 4, 64), 64)
+	return r
 }
 
 func ptr(x float64) *float64 { return &x }

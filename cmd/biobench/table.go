@@ -12,6 +12,9 @@ func markdown(rep *Report) string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s, batch %d, plain SGD; ours: GoMLX backend %q, GOMAXPROCS %d, %s\n\n",
 		rep.Model, rep.Batch, rep.Backend, rep.GoMaxProcs, rep.When)
+	if rep.Note != "" {
+		fmt.Fprintf(&sb, "**Warning:** %s.\n\n", rep.Note)
+	}
 	sb.WriteString("| id | variant | ours ms/step | ours ×plain | ours peak heap MB | reference ms/step | reference ×plain |\n")
 	sb.WriteString("|---|---|---:|---:|---:|---:|---:|\n")
 	for _, id := range rowIDs(rep.Results) {
@@ -22,7 +25,7 @@ func markdown(rep *Report) string {
 			name = ours.Variant
 			cells[0], cells[1] = fmt.Sprintf("%.2f", ours.MedianMS), fmt.Sprintf("×%.2f", ours.RatioToPlain)
 			if ours.PeakHeapMB != nil {
-				cells[2] = fmt.Sprintf("%.1f", *ours.PeakHeapMB)
+				cells[2] = fmt.Sprintf("%.3g", *ours.PeakHeapMB)
 			}
 		}
 		if ref != nil {
@@ -38,7 +41,12 @@ func markdown(rep *Report) string {
 	for _, k := range rep.Kernels {
 		ks = append(ks, fmt.Sprintf("%s %d×%d = %.3g MB", k.Layer, k.Shape[0], k.Shape[1], k.MB))
 	}
-	fmt.Fprintf(&sb, "Kernel sizes (float32, MB = 10⁶ bytes): %s.\n\n", strings.Join(ks, ", "))
+	fmt.Fprintf(&sb, "Kernel sizes (float32, MB = 10⁶ bytes): %s.", strings.Join(ks, ", "))
+	if rep.HeapBoundMB > 0 {
+		fmt.Fprintf(&sb, " Peak heap bound of a bio step, plain + two kernel-sized buffers per layer: %.3g MB.",
+			rep.HeapBoundMB)
+	}
+	sb.WriteString("\n\n")
 	if w := rep.ReferenceLoopBioWork; w != nil {
 		fmt.Fprintf(&sb, "bio work of the reference loop: ours %.2f ms (loop − plain) vs reference %.2f ms\n",
 			w.OursMS, w.ReferenceMS)
