@@ -25,7 +25,7 @@ func markdown(rep *Report) string {
 			name = ours.Variant
 			cells[0], cells[1] = fmt.Sprintf("%.2f", ours.MedianMS), fmt.Sprintf("×%.2f", ours.RatioToPlain)
 			if ours.PeakHeapMB != nil {
-				cells[2] = fmt.Sprintf("%.3g", *ours.PeakHeapMB)
+				cells[2] = formatMB(*ours.PeakHeapMB)
 			}
 		}
 		if ref != nil {
@@ -39,12 +39,12 @@ func markdown(rep *Report) string {
 	sb.WriteString("\n")
 	var ks []string
 	for _, k := range rep.Kernels {
-		ks = append(ks, fmt.Sprintf("%s %d×%d = %.3g MB", k.Layer, k.Shape[0], k.Shape[1], k.MB))
+		ks = append(ks, fmt.Sprintf("%s %d×%d = %s MB", k.Layer, k.Shape[0], k.Shape[1], formatMB(k.MB)))
 	}
 	fmt.Fprintf(&sb, "Kernel sizes (float32, MB = 10⁶ bytes): %s.", strings.Join(ks, ", "))
 	if rep.HeapBoundMB > 0 {
-		fmt.Fprintf(&sb, " Peak heap bound of a bio step, plain + two kernel-sized buffers per layer: %.3g MB.",
-			rep.HeapBoundMB)
+		fmt.Fprintf(&sb, " Peak heap bound of a bio step, plain + two kernel-sized buffers per layer: %s MB.",
+			formatMB(rep.HeapBoundMB))
 	}
 	sb.WriteString("\n\n")
 	if w := rep.ReferenceLoopBioWork; w != nil {
@@ -69,4 +69,12 @@ func rowIDs(results []Result) []string {
 		}
 	}
 	return ids
+}
+
+// formatMB formats a size in MB with two decimals, or three significant digits under 1 MB.
+func formatMB(mb float64) string {
+	if mb < 1 {
+		return fmt.Sprintf("%.3g", mb)
+	}
+	return fmt.Sprintf("%.2f", mb)
 }
