@@ -9,7 +9,7 @@ GOMNIST_VERSION := v0.0.0-20150320212226-2fbe10d0fa63
 
 GO ?= go
 
-.PHONY: all build data demo attack test cover bench bench-json compare-full clean
+.PHONY: all build data demo attack test cover bench bench-json bench-side-by-side compare-full clean
 
 all: build
 
@@ -40,6 +40,12 @@ cover:
 ## bench: Go benchmarks (step times of the bio mechanisms and of the layers).
 bench:
 	$(GO) test -run NONE -bench . -benchtime 10x ./bio/ ./biolayers/ ./models/
+
+## bench-side-by-side: step time and peak heap of every bio variant (cmd/biobench) next to the PyTorch
+## reference's (shared/bench/reference_overhead.py, needs python3-torch with OpenBLAS), as one Markdown table in
+## out/bench/bench.md. Variables: REFERENCE_SRC, REFERENCE_MIRROR, PYTHON, BENCH_FLAGS (see the script).
+bench-side-by-side:
+	GO=$(GO) sh scripts/bench_side_by_side.sh
 
 ## compare-full: the paper's full-size design (FCNet 784-1000-10, 5 seeds, 200 epochs): weeks on 2 cores.
 compare-full: data

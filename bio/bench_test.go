@@ -1,11 +1,10 @@
 package bio_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/bio-transformations/go-bio/biolayers"
-	"github.com/bio-transformations/go-bio/experiments"
+	"github.com/bio-transformations/go-bio/internal/benchvariants"
 	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -29,8 +28,8 @@ func BenchmarkStep(b *testing.B) {
 	backend := newBackend(b)
 	x := tensors.FromShape(shapes.Make(dtypes.Float32, 100, 784))
 	y := tensors.FromShape(shapes.Make(dtypes.Int32, 100, 1))
-	for _, v := range experiments.OverheadVariants() {
-		b.Run(strings.ReplaceAll(v.Name, " ", "_"), func(b *testing.B) {
+	for _, v := range benchvariants.All() {
+		b.Run(v.ID, func(b *testing.B) {
 			ctx := testenv.Context(1)
 			model := train.ModelFn(fcnet)
 			opt := optimizers.StochasticGradientDescent().WithLearningRate(0.01).Done()

@@ -1,155 +1,93 @@
 // Command biobench measures what the bio mechanisms cost next to a training step: it trains the paper's
-// FCNet (784-1000-10 by default, batch 100, plain SGD) with each variant, side by side in one run — the
-// variants take turns, step by step, so machine load affects them alike — and writes the median step time
-// of each and its ratio to the plain step as JSON.
+// FCNet (784-1000-10 by default, batch 100, plain SGD) with each variant of internal/benchvariants (plain,
+// every mechanism alone, the authors' loop, the reference package's loop, everything), side by side in one
+// run — the variants take turns, step by step, so machine load affects them alike — and writes, per
+// variant, the median step time, its ratio to the plain step and the peak heap of a step, as JSON.
 //
-//	go run ./cmd/biobench -steps 30 -out out/bench.json
+// With -reference it adds the step times printed by the PyTorch reference (shared/bench/reference_overhead.py)
+// to the same report and prints both side by side as a Markdown table (also written to -md):
+//
+//	go run ./cmd/biobench -steps 30 -out out/bench/bench.json
+//	go run ./cmd/biobench -reference out/bench/reference.jsonl -out out/bench/bench.json -md out/bench/bench.md
+//
+// `make bench-side-by-side` runs the reference and then this command.
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
-	"sort"
-	"time"
+	"strings"
 
-	"github.com/bio-transformations/go-bio/bio"
-	"github.com/bio-transformations/go-bio/experiments"
-	"github.com/bio-transformations/go-bio/models"
-	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/train"
-	"github.com/gomlx/gomlx/pkg/ml/train/losses"
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/bio-transformations/go-bio/internal/benchvariants"
 )
 
-// Result is one variant's measurement.
-type Result struct {
-	Variant       string  `json:"variant"`
-	MedianMS      float64 `json:"median_ms_per_step"`
-	RatioToPlain  float64 `json:"ratio_to_plain"`
-	OverheadPct   float64 `json:"overhead_percent"`
-	Steps         int     `json:"steps"`
-	HeapDeltaMB   float64 `json:"heap_after_compile_mb"`
-	Configuration string  `json:"configuration,omitempty"`
-}
-
-// Report is the JSON the command writes.
-type Report struct {
-	Model     string   `json:"model"`
-	Batch     int      `json:"batch"`
-	Backend   string   `json:"backend"`
-	GoMaxProc int      `json:"gomaxprocs"`
-	When      string   `json:"when"`
-	Results   []Result `json:"results"`
-}
-
-type variant struct {
-	experiments.OverheadVariant
-	trainer *train.Trainer
-	times   []float64
+// options are the command-line flags.
+type options struct {
+	steps, heapSteps, hidden, batch int
+	variants                        string
+	out, md, reference              string
 }
 
 func main() {
-	steps := flag.Int("steps", 30, "measured steps per variant (after one compile step)")
-	hidden := flag.Int("hidden", 1000, "hidden units of FCNet 784-hidden-10")
-	batch := flag.Int("batch", 100, "batch size")
-	out := flag.String("out", "out/bench.json", "JSON file to write")
+	var o options
+	flag.IntVar(&o.steps, "steps", 30, "measured steps per variant (after one compile step); the median is reported")
+	flag.IntVar(&o.heapSteps, "heap-steps", 3, "steps per variant whose peak heap is sampled (not timed)")
+	flag.IntVar(&o.hidden, "hidden", 1000, "hidden units of FCNet 784-hidden-10")
+	flag.IntVar(&o.batch, "batch", 100, "batch size")
+	flag.StringVar(&o.variants, "variants", "", "comma-separated variant ids to measure (plain is always added); "+
+		"empty for all: "+strings.Join(benchvariants.IDs(), ","))
+	flag.StringVar(&o.out, "out", "out/bench/bench.json", "JSON report to write")
+	flag.StringVar(&o.md, "md", "", "also write the Markdown table to this file")
+	flag.StringVar(&o.reference, "reference", "", "JSON lines of shared/bench/reference_overhead.py to add")
 	flag.Parse()
-	if err := run(*steps, *hidden, *batch, *out); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "biobench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(steps, hidden, batch int, out string) error {
-	if steps < 1 || hidden < 1 || batch < 1 {
-		return fmt.Errorf("-steps, -hidden and -batch must be ≥ 1 (got %d, %d, %d)", steps, hidden, batch)
+// run measures the selected variants, adds the reference's lines, writes the report and prints the table.
+func run(o options) error {
+	if o.steps < 1 || o.heapSteps < 1 || o.hidden < 1 || o.batch < 1 {
+		return fmt.Errorf("-steps, -heap-steps, -hidden and -batch must be ≥ 1 (got %d, %d, %d, %d)",
+			o.steps, o.heapSteps, o.hidden, o.batch)
 	}
-	backend, err := backends.New()
+	var ids []string
+	if o.variants != "" {
+		ids = strings.Split(o.variants, ",")
+	}
+	vs, err := benchvariants.Select(ids)
+	if err != nil {
+		return fmt.Errorf("-variants: %w", err)
+	}
+	var ref []Result
+	if o.reference != "" { // read first: a bad file fails before minutes of measuring
+		if ref, err = readReference(o.reference); err != nil {
+			return err
+		}
+	}
+	rep, err := measure(vs, o)
 	if err != nil {
 		return err
 	}
-	model := models.FCNetConfig{Hidden: []int{hidden}, NumClasses: 10}.ModelFn
-	x := tensors.FromShape(shapes.Make(dtypes.Float32, batch, 784))
-	y := tensors.FromShape(shapes.Make(dtypes.Int32, batch, 1))
-	var vs []*variant
-	for _, v := range experiments.OverheadVariants() {
-		vs = append(vs, &variant{OverheadVariant: v})
+	rep.Results = append(rep.Results, ref...)
+	if ref != nil && (o.hidden != referenceHidden || o.batch != referenceBatch) {
+		rep.Note = fmt.Sprintf("the reference measured FCNet 784-%d-10 at batch %d, ours 784-%d-10 at batch %d: "+
+			"the ratios are not comparable", referenceHidden, referenceBatch, o.hidden, o.batch)
+		fmt.Fprintln(os.Stderr, "biobench: warning:", rep.Note)
 	}
-	heap := map[string]float64{}
-	for _, v := range vs {
-		ctx := context.New()
-		ctx.SetParam(context.ParamInitialSeed, int64(1))
-		m, opt := train.ModelFn(model), optimizers.StochasticGradientDescent().WithLearningRate(0.01).Done()
-		if v.Bio != nil {
-			conv, err := bio.NewConverter(*v.Bio)
-			if err != nil {
-				return err
-			}
-			m, opt = conv.Convert(model), conv.Optimizer(opt)
-		}
-		v.trainer = train.NewTrainer(backend, ctx, m, losses.SparseCategoricalCrossEntropyLogits, opt, nil, nil)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		if _, err := v.trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}); err != nil {
-			return fmt.Errorf("%s: %w", v.Name, err)
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		heap[v.Name] = (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / (1 << 20)
-	}
-	for range steps {
-		for _, v := range vs {
-			start := time.Now()
-			if _, err := v.trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}); err != nil {
-				return fmt.Errorf("%s: %w", v.Name, err)
-			}
-			v.times = append(v.times, float64(time.Since(start).Microseconds())/1000)
-		}
-	}
-	rep := Report{Model: fmt.Sprintf("FCNet 784-%d-10", hidden), Batch: batch, Backend: backend.Name(),
-		GoMaxProc: runtime.GOMAXPROCS(0), When: time.Now().UTC().Format(time.RFC3339)}
-	plain := median(vs[0].times)
-	for _, v := range vs {
-		med := median(v.times)
-		r := Result{Variant: v.Name, MedianMS: round(med), RatioToPlain: round(med / plain),
-			OverheadPct: round(100 * (med/plain - 1)), Steps: steps, HeapDeltaMB: round(heap[v.Name])}
-		if v.Bio != nil {
-			r.Configuration = v.Bio.String()
-		}
-		rep.Results = append(rep.Results, r)
-		fmt.Printf("%-50s %8.1f ms/step  ×%.2f\n", v.Name, med, med/plain)
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+	rep.ReferenceLoopBioWork = bioWork(rep.Results)
+	if err := writeJSON(o.out, rep); err != nil {
 		return err
 	}
-	data, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
+	table := markdown(rep)
+	fmt.Print(table)
+	if o.md != "" {
+		if err := writeFile(o.md, []byte(table)); err != nil {
+			return err
+		}
 	}
-	if err := os.WriteFile(out, append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	fmt.Println("wrote", out)
+	fmt.Println("wrote", o.out)
 	return nil
 }
-
-func median(xs []float64) float64 {
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func round(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
