@@ -66,16 +66,13 @@ func (c *Converter) RejuvenateWeights(backend backends.Backend, ctx *context.Con
 // the replacement probability is p = P(|N(0, m/d)| > |W|) = erfc(|W|·d/(m·√2)); the weight is replaced
 // where u < p, and then u/p is itself uniform on [0, 1), so m·(2u/p − 1) is the U(−m, m) draw.
 func rejuvenationDraw(r *rngStream, absW *Node, dre float64, on *Node) (fresh, mask *Node) {
-	g := absW.Graph()
 	m := maxAll(absW)
-	positive := GreaterThan(m, ScalarZero(g, m.DType()))
-	safeM := Where(positive, m, ScalarOne(g, m.DType()))
-	p := erfc(Mul(absW, DivScalar(Reciprocal(safeM), math.Sqrt2/dre)))
-	scale := ConvertDType(positive, p.DType()) // no replacement in an all-zero layer
+	// In an all-zero layer (m = 0) the scale is +∞ and |W|·scale = 0·∞ = NaN, so p is NaN and u < p false
+	// everywhere: nothing is replaced, at no cost.
+	p := erfc(Mul(absW, DivScalar(Reciprocal(m), math.Sqrt2/dre)))
 	if on != nil {
-		scale = Mul(scale, on)
+		p = Mul(p, on)
 	}
-	p = Mul(p, scale)
 	u := r.uniform(absW.Shape())
 	mask = LessThan(u, p)
 	// Where the mask is false, p may be 0 and the quotient ±∞ or NaN: those entries are never selected.

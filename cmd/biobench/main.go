@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/bio-transformations/go-bio/internal/benchvariants"
+	"github.com/gomlx/gomlx/backends"
 )
 
 // options are the command-line flags.
@@ -27,6 +28,7 @@ type options struct {
 	steps, heapSteps, hidden, batch int
 	variants                        string
 	out, md, reference              string
+	ops                             string
 }
 
 func main() {
@@ -40,6 +42,8 @@ func main() {
 	flag.StringVar(&o.out, "out", "out/bench/bench.json", "JSON report to write")
 	flag.StringVar(&o.md, "md", "", "also write the Markdown table to this file")
 	flag.StringVar(&o.reference, "reference", "", "JSON lines of shared/bench/reference_overhead.py to add")
+	flag.StringVar(&o.ops, "ops", "", "instead of the variants, time single graph ops on a [784, hidden] kernel "+
+		"(the per-op profile: what each stage's ops cost) and write them as JSON to this file")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "biobench:", err)
@@ -52,6 +56,14 @@ func run(o options) error {
 	if o.steps < 1 || o.heapSteps < 1 || o.hidden < 1 || o.batch < 1 {
 		return fmt.Errorf("-steps, -heap-steps, -hidden and -batch must be ≥ 1 (got %d, %d, %d, %d)",
 			o.steps, o.heapSteps, o.hidden, o.batch)
+	}
+	if o.ops != "" {
+		backend, err := backends.New()
+		if err != nil {
+			return err
+		}
+		fmt.Println("| op on a float32 [784, hidden] kernel | ms |\n|---|---:|")
+		return runOps(backend, []int{784, o.hidden}, o.steps, o.ops, os.Stdout)
 	}
 	var ids []string
 	if o.variants != "" {

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// The per-op profile (-ops): what one graph op costs on a [784, 1000] float32 kernel (FCNet's hidden
+// layer) on the selected backend, and, per mechanism, the ops its stage cannot avoid and their sum — the
+// floor a stage can reach on that backend. Every op is timed as its own small graph, with a trivial
+// baseline graph (returning its input) subtracted, medians over interleaved rounds.
+
+// opCase is one timed graph: w is the kernel (N(0, 0.05²) entries), rng an RNG state.
+type opCase struct {
+	name string
+	fn   func(w, rng *Node) *Node
+}
+
+func abs(x *Node) *Node { return Max(x, Neg(x)) }
+
+var opCases = []opCase{
+	{"identity (baseline, subtracted)", func(w, _ *Node) *Node { return w }},
+	{"Add/Sub/Mul (one arithmetic pass)", func(w, _ *Node) *Node { return Mul(w, w) }},
+	{"AddScalar/MulScalar", func(w, _ *Node) *Node { return MulScalar(w, 3) }},
+	{"Div", func(w, _ *Node) *Node { return Div(w, OnePlus(Square(w))) }},
+	{"Max(x, y)", func(w, _ *Node) *Node { return Max(w, MulScalar(w, 0.5)) }},
+	{"LessThan", func(w, _ *Node) *Node { return LessThan(w, MulScalar(w, 0.5)) }},
+	{"GoMLX Abs", func(w, _ *Node) *Node { return Abs(w) }},
+	{"|x| as max(x, −x)", func(w, _ *Node) *Node { return abs(w) }},
+	{"GoMLX Sign", func(w, _ *Node) *Node { return Sign(w) }},
+	{"Where(mask, a, b)", func(w, _ *Node) *Node { return Where(LessThan(w, MulScalar(w, 0.5)), w, Neg(w)) }},
+	{"ConvertDType bool→float32", func(w, _ *Node) *Node {
+		return ConvertDType(LessThan(w, MulScalar(w, 0.5)), dtypes.Float32)
+	}},
+	{"ReduceAllMax", func(w, _ *Node) *Node { return ReduceAllMax(w) }},
+	{"ReduceMax over the leading axis, then the rest", func(w, _ *Node) *Node { return ReduceMax(ReduceMax(w, 0), 0) }},
+	{"ReduceAllSum", func(w, _ *Node) *Node { return ReduceAllSum(w) }},
+	{"ReduceSum over the leading axis, then the rest", func(w, _ *Node) *Node { return ReduceSum(ReduceSum(w, 0), 0) }},
+	{"Exp", func(w, _ *Node) *Node { return Exp(w) }},
+	{"Log", func(w, _ *Node) *Node { return Log(abs(w)) }},
+	{"Sqrt", func(w, _ *Node) *Node { return Sqrt(abs(w)) }},
+	{"Cos", func(w, _ *Node) *Node { return Cos(MulScalar(w, 40)) }},
+	{"Sin", func(w, _ *Node) *Node { return Sin(MulScalar(w, 40)) }},
+	{"Erf on rejuvenation's range (|W|·d/(m√2), d = 8)", func(w, _ *Node) *Node {
+		return Erf(MulScalar(abs(w), 8/(math.Sqrt2*0.25)))
+	}},
+	{"RandomUniform", func(w, rng *Node) *Node { _, u := RandomUniform(rng, w.Shape()); return u }},
+	{"RandomNormal (GoMLX: two uniforms, one kept)", func(w, rng *Node) *Node { _, z := RandomNormal(rng, w.Shape()); return z }},
+	{"Concatenate two halves", func(w, _ *Node) *Node {
+		h := w.Shape().Dimensions[0] / 2
+		return Concatenate([]*Node{Slice(w, AxisRange(0, h)), Slice(w, AxisRange(h))}, 0)
+	}},
+}
+
+// OpTiming is one op's measured cost.
+type OpTiming struct {
+	Op string  `json:"op"`
+	MS float64 `json:"ms"`
+}
+
+// OpsReport is what -ops writes.
+type OpsReport struct {
+	Backend string     `json:"backend"`
+	Shape   []int      `json:"shape"`
+	Rounds  int        `json:"rounds"`
+	Ops     []OpTiming `json:"ops"`
+}
+
+// runOps times every op case on a kernel of the given shape and writes the report as JSON to path.
+func runOps(backend backends.Backend, dims []int, rounds int, path string, stdout io.Writer) error {
+	shape := shapes.Make(dtypes.Float32, dims...)
+	w, err := ExecOnce(backend, func(g *Graph) *Node {
+		_, z := RandomNormal(RNGStateFromSeedForGraph(g, 1), shape)
+		return MulScalar(z, 0.05)
+	})
+	if err != nil {
+		return err
+	}
+	rng, err := RNGStateFromSeed(3)
+	if err != nil {
+		return err
+	}
+	execs := make([]*Exec, len(opCases))
+	for i, c := range opCases {
+		fn := func(w, rng *Node) []*Node { return []*Node{c.fn(w, rng), rng} } // every input used
+		if execs[i], err = NewExec(backend, fn); err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		defer execs[i].Finalize()
+	}
+	times := make([][]float64, len(opCases))
+	for r := range rounds + 1 {
+		for i, e := range execs {
+			start := time.Now()
+			out, err := e.Exec(w, rng)
+			if err != nil {
+				return fmt.Errorf("%s: %w", opCases[i].name, err)
+			}
+			for _, o := range out {
+				o.FinalizeAll()
+			}
+			if r > 0 { // the first round compiles
+				times[i] = append(times[i], float64(time.Since(start).Microseconds())/1000)
+			}
+		}
+	}
+	rep := OpsReport{Backend: backend.Name(), Shape: dims, Rounds: rounds}
+	base := median(times[0])
+	for i, c := range opCases {
+		ms := median(times[i])
+		if i > 0 {
+			ms = max(ms-base, 0)
+		}
+		rep.Ops = append(rep.Ops, OpTiming{Op: c.name, MS: math.Round(ms*100) / 100})
+		fmt.Fprintf(stdout, "| %s | %.2f |\n", c.name, ms)
+	}
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
