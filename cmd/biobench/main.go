@@ -18,8 +18,8 @@ import (
 
 	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/experiments"
+	internalbackend "github.com/bio-transformations/go-bio/internal/backend"
 	"github.com/bio-transformations/go-bio/models"
-	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -57,6 +57,9 @@ type variant struct {
 	times   []float64
 }
 
+// backendName is the -backend flag: the backend to measure on.
+var backendName = flag.String("backend", internalbackend.Name(), "backend: go, xla:cpu or xla:cuda (XLA needs a build with -tags xla); default $GOMLX_BACKEND, else go")
+
 func main() {
 	steps := flag.Int("steps", 30, "measured steps per variant (after one compile step)")
 	hidden := flag.Int("hidden", 1000, "hidden units of FCNet 784-hidden-10")
@@ -73,7 +76,7 @@ func run(steps, hidden, batch int, out string) error {
 	if steps < 1 || hidden < 1 || batch < 1 {
 		return fmt.Errorf("-steps, -hidden and -batch must be ≥ 1 (got %d, %d, %d)", steps, hidden, batch)
 	}
-	backend, err := backends.New()
+	backend, err := internalbackend.New(*backendName)
 	if err != nil {
 		return err
 	}
