@@ -23,6 +23,10 @@ import (
 // relative); 1e-5 leaves room for about a hundred of them.
 const XLARelTol = 1e-5
 
+// XLARelTol64 is the same for float64 results (ulp 2.2e-16): differences of order 1e-15 per operation are
+// expected, 1e-9 leaves ample room. Tol64 applies it.
+const XLARelTol64 = 1e-9
+
 // Backend returns the backend named by $GOMLX_BACKEND ("go" when unset), created once and shared by the
 // tests of a package. It panics with the reason when that backend cannot be created (e.g. "xla:cuda" in a
 // build without -tags xla, or without the PJRT plugin).
@@ -49,6 +53,14 @@ func Tol(goTol float64) float64 {
 		return goTol
 	}
 	return max(goTol, XLARelTol)
+}
+
+// Tol64 is Tol for float64 comparisons: goTol on the Go backend, at least XLARelTol64 elsewhere.
+func Tol64(goTol float64) float64 {
+	if IsGo() {
+		return goTol
+	}
+	return max(goTol, XLARelTol64)
 }
 
 // Context returns a new context whose variable initialisers use seed: GoMLX's default seed is random, and
