@@ -33,6 +33,7 @@ for pkg in $TEST_PKGS; do
   $GO test -c -tags xla -trimpath -ldflags "$LDFLAGS" -o "$OUT/bin/$name.test" "./$pkg"
 done
 raw=$(du -cb "$OUT"/bin/* | tail -1 | cut -f1)
+glibc=$(objdump -T "$OUT/bin/biocheck" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 gzip -9 "$OUT"/bin/*
 
 if [ -d "$REF_GIT_DIR" ]; then
@@ -51,6 +52,7 @@ total=$(du -sb "$OUT" | cut -f1)
 {
   echo "commit: $(git rev-parse HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)')"
   echo "built: $(date -u +%FT%TZ) with $($GO version), $(ldd --version | head -1)"
+  echo "needs: x86-64 Linux with ${glibc:-GLIBC (unknown version)} or newer (dynamically linked libc)"
   echo "reference: $REF_BRANCH $ref_commit"
   echo "test packages: $TEST_PKGS"
   echo "binaries: $((raw / 1048576)) MiB raw, compressed:"

@@ -89,6 +89,7 @@ TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 log "gpu-run: $(date -u +%FT%TZ) backend $BACKEND bundle $BUNDLE out $OUT"
 [ -f "$BUNDLE/MANIFEST" ] || { log "error: no bundle at $BUNDLE (run make gpu-check where Go is)"; exit 2; }
 cat "$BUNDLE/MANIFEST" >> "$SUMMARY"
+log "here: $(uname -m), $(ldd --version 2>&1 | head -1)"
 command -v nvidia-smi >/dev/null && nvidia-smi -L 2>&1 | tee -a "$SUMMARY"
 if [[ $BACKEND == xla:cuda* ]]; then
   plugin=$(find_plugin)
@@ -106,5 +107,5 @@ for t in "$TMP"/bin/*.test; do
   step "test-$name" "$T_TEST" bash -c "cd '$dir' && exec '$t' -test.v -test.timeout $((T_TEST - 5))s"
   [ $DRY = 1 ] || log "  $name: $(grep -c -- '^--- PASS' "$OUT/test-$name.log") passed, $(grep -c -- '^--- FAIL' "$OUT/test-$name.log") failed, $(grep -c -- '^--- SKIP' "$OUT/test-$name.log") skipped"
 done
-step torch "$T_TORCH" env PYTHONPATH="$BUNDLE/ref${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" scripts/gpu_torch_bench.py --out "$OUT/torch.jsonl"
+step torch "$T_TORCH" env PYTHONPATH="$(cd "$BUNDLE" && pwd)/ref${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" scripts/gpu_torch_bench.py --out "$OUT/torch.jsonl"
 log "gpu-run: done in $(( $(date +%s) - START ))s; results in $OUT"
