@@ -83,7 +83,9 @@ type Report struct {
 	Timings     []Timing     `json:"timings,omitempty"`
 	Failures    []string     `json:"failures"`
 	Pass        bool         `json:"pass"`
-	Seconds     float64      `json:"seconds"`
+	// Complete is false in a report written before the end (a run stopped by a time limit leaves one).
+	Complete bool    `json:"complete"`
+	Seconds  float64 `json:"seconds"`
 }
 
 func main() {
@@ -124,13 +126,14 @@ func run(o *options) (*Report, error) {
 		if err := runChecks(o, target, rep); err != nil {
 			return rep, err
 		}
+		rep.save(o.out) // a partial report survives a time limit hit while timing
 	}
 	if !o.skipTimes {
 		if err := runTimings(o, target, rep); err != nil {
 			return rep, err
 		}
 	}
-	rep.Pass = len(rep.Failures) == 0
+	rep.Pass, rep.Complete = len(rep.Failures) == 0, true
 	rep.Seconds = time.Since(start).Seconds()
 	return rep, nil
 }
@@ -162,6 +165,12 @@ func runChecks(o *options, target backends.Backend, rep *Report) error {
 		fmt.Printf("case %-13s %-13s failures=%d (%.1fs)\n", name, c.kind(), len(cr.Failures), cr.Seconds)
 	}
 	return nil
+}
+
+// save writes the report as it stands, marked incomplete; errors are left to the final write.
+func (rep *Report) save(path string) {
+	rep.Pass = len(rep.Failures) == 0
+	_ = writeJSON(path, rep)
 }
 
 func (o *options) settings() map[string]any {

@@ -54,6 +54,7 @@ func runTimings(o *options, target backends.Backend, rep *Report) error {
 				t.OverheadPct = 100 * (t.MedianMS/plain - 1)
 			}
 			rep.Timings = append(rep.Timings, *t)
+			rep.save(o.out)
 			fmt.Printf("time %-12s %-8s first %8.1f ms, median %8.2f ms/step (%+.1f%%)\n", name, variant,
 				t.CompileMS, t.MedianMS, t.OverheadPct)
 		}
