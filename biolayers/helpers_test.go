@@ -13,7 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
 
-// backend returns the pure-Go backend shared by all tests.
+// backend returns the backend shared by all tests: $GOMLX_BACKEND, the Go backend by default (testenv).
 func backend() backends.Backend { return testenv.Backend() }
 
 // randTensor returns a float64 tensor with N(0,1) values.

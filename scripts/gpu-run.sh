@@ -53,16 +53,20 @@ PY
 
 # setup_plugin links the plugin and JAX's nvidia/ libraries into $TMP and exports the variables.
 setup_plugin() {
-  local plugin=$1 site nvidia ptxas
-  mkdir -p "$TMP/pjrt"
-  ln -sf "$(readlink -f "$plugin")" "$TMP/pjrt/pjrt_c_api_cuda_plugin.so"
-  export PJRT_PLUGIN_LIBRARY_PATH="$TMP/pjrt"
-  # The plugin finds the CUDA libraries through its RPATH ($ORIGIN/../nvidia/…); go-xla looks for nvidia/
-  # next to the plugin's folder. Link JAX's nvidia/ (site-packages/nvidia) there, and on LD_LIBRARY_PATH.
+  local plugin=$1 site nvidia ptxas data_dir
+  # The plugin finds CUDA's libraries through its RPATH ($ORIGIN/../nvidia or $ORIGIN/../../nvidia, JAX's
+  # site-packages/nvidia), and go-xla looks for nvidia/ next to the plugin's folder. $ORIGIN may be the
+  # folder of the link or of the file it points to, so the link sits at the same depth as JAX's file, with
+  # nvidia/ linked at both levels; LD_LIBRARY_PATH lists the libraries too.
+  local dir="$TMP/site/jax_plugins/pjrt"
+  mkdir -p "$dir"
+  ln -sf "$(readlink -f "$plugin")" "$dir/pjrt_c_api_cuda_plugin.so"
+  export PJRT_PLUGIN_LIBRARY_PATH="$dir"
   site=$(dirname "$(dirname "$(dirname "$(readlink -f "$plugin")")")")
   nvidia="$site/nvidia"
   if [ -d "$nvidia" ]; then
-    ln -sfn "$nvidia" "$TMP/nvidia"
+    ln -sfn "$nvidia" "$TMP/site/nvidia"
+    ln -sfn "$nvidia" "$TMP/site/jax_plugins/nvidia"
     LD_LIBRARY_PATH="$(find "$nvidia" -maxdepth 3 -type d -name lib | tr '\n' ':')${LD_LIBRARY_PATH:-}"
     export LD_LIBRARY_PATH
     ptxas=$(find "$nvidia" -name ptxas -type f 2>/dev/null | head -1)
@@ -70,10 +74,10 @@ setup_plugin() {
   # go-xla v0.1.4 sets --xla_gpu_cuda_data_dir to a fixed path of its author's machine unless XLA_FLAGS
   # already names one: name the folder that holds JAX's ptxas (bin/ptxas) ourselves.
   if [[ "${XLA_FLAGS:-}" != *xla_gpu_cuda_data_dir* ]]; then
-    local data_dir=${ptxas:+$(dirname "$(dirname "$ptxas")")}
-    export XLA_FLAGS="${XLA_FLAGS:-} --xla_gpu_cuda_data_dir=${data_dir:-$TMP/nvidia}"
+    data_dir=${ptxas:+$(dirname "$(dirname "$ptxas")")}
+    export XLA_FLAGS="${XLA_FLAGS:+$XLA_FLAGS }--xla_gpu_cuda_data_dir=${data_dir:-$nvidia}"
   fi
-  log "plugin: $plugin -> $TMP/pjrt/pjrt_c_api_cuda_plugin.so"
+  log "plugin: $plugin -> $dir/pjrt_c_api_cuda_plugin.so"
   log "nvidia: ${nvidia:-none} (ptxas: ${ptxas:-not found}); XLA_FLAGS=$XLA_FLAGS"
 }
 
