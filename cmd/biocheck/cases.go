@@ -186,7 +186,7 @@ func runSteps(o *options, c checkCase, refSession *session, target backends.Back
 			cr.Failures = append(cr.Failures, fmt.Sprintf("%s steps %s: %s", c.name, vc.Variable, vc.Why))
 		}
 	}
-	cr.Failures = append(cr.Failures, checkLossesAndTelemetry(c, cr)...)
+	cr.Failures = append(cr.Failures, checkLossesAndTelemetry(c, cr, refSession.ctx, defaultTolerances)...)
 	return nil
 }
 
