@@ -14,7 +14,7 @@
 #   4. PyTorch on the same GPU: plain and with the reference package (torch.jsonl).
 #
 # Environment: OUT, BUNDLE (out/gpu), BACKEND (xla:cuda; "go" checks this script's logic on any machine),
-# PLUGIN (path to xla_cuda_plugin.so, skips the search), PYTHON (python3), BIOCHECK_ARGS (extra flags),
+# PLUGIN (path to xla_cuda_plugin.so, skips the search), PYTHON (python3), BIOCHECK_ARGS, TORCH_ARGS (extra flags),
 # T_CHECK, T_TEST, T_TORCH (per-step limits, seconds), DEADLINE (460: all steps end by then).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -117,5 +117,5 @@ for t in "$TMP"/bin/*.test; do
   step "test-$name" "$T_TEST" bash -c "cd '$dir' && exec '$t' -test.v"
   [ $DRY = 0 ] && [ -f "$OUT/test-$name.log" ] && log "  $name: $(grep -c -- '^--- PASS' "$OUT/test-$name.log") passed, $(grep -c -- '^--- FAIL' "$OUT/test-$name.log") failed, $(grep -c -- '^--- SKIP' "$OUT/test-$name.log") skipped"
 done
-step torch "$T_TORCH" env PYTHONPATH="$(cd "$BUNDLE" && pwd)/ref${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" scripts/gpu_torch_bench.py --out "$OUT/torch.jsonl"
+step torch "$T_TORCH" env PYTHONPATH="$(cd "$BUNDLE" && pwd)/ref${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" scripts/gpu_torch_bench.py --out "$OUT/torch.jsonl" ${TORCH_ARGS:-}
 log "gpu-run: done in $(( $(date +%s) - START ))s; results in $OUT"
