@@ -13,7 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
 
-// backend returns the pure-Go backend shared by all tests.
+// backend returns the backend shared by all tests: $GOMLX_BACKEND, the Go backend by default (testenv).
 func backend() backends.Backend { return testenv.Backend() }
 
 // randTensor returns a float64 tensor with N(0,1) values.
@@ -33,9 +33,11 @@ func flat(t *tensors.Tensor) []float64 {
 	return tensors.MustCopyFlatData[float64](t)
 }
 
-// assertClose checks |a-b| <= atol + rtol*|b| elementwise.
+// assertClose checks |a-b| <= atol + rtol*|b| elementwise. The tolerances are for the Go backend; on
+// another backend (XLA), each is at least testenv.XLARelTol64, since XLA may order sums differently.
 func assertClose(t *testing.T, name string, got, want []float64, atol, rtol float64) {
 	t.Helper()
+	atol, rtol = testenv.Tol64(atol), testenv.Tol64(rtol)
 	if len(got) != len(want) {
 		t.Fatalf("%s: length %d != %d", name, len(got), len(want))
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/datasets/idx"
+	internalbackend "github.com/bio-transformations/go-bio/internal/backend"
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -126,6 +128,9 @@ type RunOptions struct {
 	// BackendConfig is passed to the Go backend (simplego.New), e.g. "ops_sequential" or "dotgeneral_small";
 	// empty uses its defaults.
 	BackendConfig string
+	// Backend names the backend of the run (see internal/backend): "go", "xla:cpu", "xla:cuda"; empty uses
+	// $GOMLX_BACKEND, or "go" when that is unset. XLA needs a binary built with -tags xla.
+	Backend string
 }
 
 // RunResult is the outcome of one run.
@@ -192,9 +197,9 @@ func Run(cfg RunConfig, trainSet, valSet *idx.Dataset, opts RunOptions) (res *Ru
 		return nil, fmt.Errorf("run %q: %w", cfg.Variant, err)
 	}
 
-	backend, err := simplego.New(opts.BackendConfig)
+	backend, err := newRunBackend(opts)
 	if err != nil {
-		return nil, fmt.Errorf("run %q: creating the Go backend with config %q: %w", cfg.Variant, opts.BackendConfig, err)
+		return nil, fmt.Errorf("run %q: %w", cfg.Variant, err)
 	}
 	defer backend.Finalize()
 	ctx := context.New()
@@ -366,4 +371,23 @@ func readCurve(dir string) ([]EvalPoint, error) {
 		return nil, fmt.Errorf("reading learning curve %q: %w", p, err)
 	}
 	return curve, nil
+}
+
+// newRunBackend creates the backend of one run: opts.Backend, with opts.BackendConfig for the Go backend.
+func newRunBackend(opts RunOptions) (backends.Backend, error) {
+	name := opts.Backend
+	if name == "" {
+		name = internalbackend.Name()
+	}
+	if internalbackend.IsGo(name) {
+		b, err := simplego.New(opts.BackendConfig)
+		if err != nil {
+			return nil, fmt.Errorf("creating the Go backend with config %q: %w", opts.BackendConfig, err)
+		}
+		return b, nil
+	}
+	if opts.BackendConfig != "" {
+		return nil, fmt.Errorf("backend config %q is for the Go backend, not for backend %q", opts.BackendConfig, name)
+	}
+	return internalbackend.New(name)
 }

@@ -19,8 +19,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/bio-transformations/go-bio/internal/backend"
 	"github.com/bio-transformations/go-bio/internal/benchvariants"
-	"github.com/gomlx/gomlx/backends"
 )
 
 // options are the command-line flags.
@@ -29,10 +29,13 @@ type options struct {
 	variants                        string
 	out, md, reference              string
 	ops                             string
+	backend                         string
 }
 
 func main() {
 	var o options
+	flag.StringVar(&o.backend, "backend", backend.Name(), "backend: go, xla:cpu or xla:cuda (XLA needs a build with "+
+		"-tags xla); default $GOMLX_BACKEND, else go")
 	flag.IntVar(&o.steps, "steps", 30, "measured steps per variant (after one compile step); the median is reported")
 	flag.IntVar(&o.heapSteps, "heap-steps", 3, "steps per variant whose peak heap is sampled (not timed)")
 	flag.IntVar(&o.hidden, "hidden", 1000, "hidden units of FCNet 784-hidden-10")
@@ -58,12 +61,12 @@ func run(o options) error {
 			o.steps, o.heapSteps, o.hidden, o.batch)
 	}
 	if o.ops != "" {
-		backend, err := backends.New()
+		b, err := backend.New(o.backend)
 		if err != nil {
 			return err
 		}
 		fmt.Println("| op on a float32 [784, hidden] kernel | ms |\n|---|---:|")
-		return runOps(backend, []int{784, o.hidden}, o.steps, o.ops, os.Stdout)
+		return runOps(b, []int{784, o.hidden}, o.steps, o.ops, os.Stdout)
 	}
 	var ids []string
 	if o.variants != "" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/bio-transformations/go-bio/bio"
+	backendpkg "github.com/bio-transformations/go-bio/internal/backend"
 	"github.com/bio-transformations/go-bio/internal/benchvariants"
 	"github.com/bio-transformations/go-bio/models"
 	"github.com/gomlx/gomlx/backends"
@@ -48,7 +49,7 @@ func (b *bench) step() error {
 // steps per variant and times o.steps steps per variant. Heap and timed steps are interleaved: the variants
 // take turns, step by step, so that machine load affects them alike.
 func measure(vs []benchvariants.Variant, o options) (*Report, error) {
-	backend, err := backends.New()
+	backend, err := backendpkg.New(o.backend)
 	if err != nil {
 		return nil, err
 	}

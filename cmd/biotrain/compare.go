@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/bio-transformations/go-bio/experiments"
+	internalbackend "github.com/bio-transformations/go-bio/internal/backend"
 )
 
 // compareOptions is the parsed command line of `biotrain compare`.
@@ -17,6 +18,8 @@ type compareOptions struct {
 	out  string
 	// backendConfig is passed to the Go backend of every run.
 	backendConfig string
+	// backend names the backend of every run: go, xla:cpu, xla:cuda.
+	backend string
 }
 
 // compareFlagSet defines the flags of `biotrain compare` bound to the fields of cfg (the preset's values
@@ -37,6 +40,7 @@ func compareFlagSet(cfg *experiments.CompareConfig, out *string, stderr io.Write
 	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "runs at once, each with its own backend (default: number of CPUs)")
 	fs.StringVar(out, "out", *out, "output folder for results.csv, results.json, results.md and learning_curves.png")
 	fs.String("backend-config", "", `Go backend options for every run, e.g. "ops_sequential" or "dotgeneral_small"`)
+	fs.String("backend", internalbackend.Name(), "backend of every run: go, xla:cpu or xla:cuda (XLA needs a build with -tags xla; use -parallel 1 on one GPU); default $GOMLX_BACKEND, else go")
 	variants := fs.String("variants", "", "comma-separated variants to run besides the baseline (default: all; e.g. fuzzy,rejuvenation)")
 	data := addDataFlags(fs, cfg.Split)
 	bf := addBioFlags(fs, cfg.Base)
@@ -73,6 +77,7 @@ func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
 	}
 	o.data = data
 	o.backendConfig = fs.Lookup("backend-config").Value.String()
+	o.backend = fs.Lookup("backend").Value.String()
 	o.cfg.Split = data.split()
 	base, err := bf.apply(o.cfg.Base)
 	if err != nil {
@@ -108,7 +113,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	vs, _ := o.cfg.SelectedVariants()
 	fmt.Fprintf(stdout, "biotrain compare: %d variants × %d seeds, %s width %d, %d epochs, lr %g, %d runs at a time\n",
 		len(vs), o.cfg.Seeds, o.cfg.Model, o.cfg.Width, o.cfg.Epochs, o.cfg.LR, o.cfg.Parallel)
-	res, err := experiments.Compare(o.cfg, trainAll, testAll, experiments.RunOptions{BackendConfig: o.backendConfig}, stdout)
+	res, err := experiments.Compare(o.cfg, trainAll, testAll, experiments.RunOptions{BackendConfig: o.backendConfig, Backend: o.backend}, stdout)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/datasets/idx"
 	"github.com/bio-transformations/go-bio/experiments"
+	internalbackend "github.com/bio-transformations/go-bio/internal/backend"
 )
 
 // jsonObject decodes a JSON object, keeping numbers exact (json.Number).
@@ -84,6 +85,8 @@ type trainOptions struct {
 	out        string
 	// backendConfig is passed to the Go backend.
 	backendConfig string
+	// backend names the backend: go, xla:cpu, xla:cuda.
+	backend string
 }
 
 // runConfigFile is the file, in the checkpoint folder, recording the run's configuration for -resume.
@@ -108,6 +111,7 @@ func parseTrain(args []string, stderr io.Writer) (*trainOptions, error) {
 	fs.BoolVar(&o.progress, "progress", true, "show a progress bar")
 	fs.StringVar(&o.out, "out", "", "write the run's result (config, learning curve, timing) as JSON to this file")
 	fs.StringVar(&o.backendConfig, "backend-config", "", `Go backend options, e.g. "ops_sequential" or "dotgeneral_small"`)
+	fs.StringVar(&o.backend, "backend", internalbackend.Name(), "backend: go, xla:cpu or xla:cuda (XLA needs a build with -tags xla); default $GOMLX_BACKEND, else go")
 	o.data = addDataFlags(fs, experiments.SplitConfig{})
 	bf := addBioFlags(fs, bio.DefaultConfig())
 	if err := fs.Parse(args); err != nil {
@@ -210,7 +214,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	opts := experiments.RunOptions{Checkpoint: o.checkpoint, KeepCheckpoints: o.keep, Resume: o.resume, Progress: o.progress,
-		BackendConfig: o.backendConfig}
+		BackendConfig: o.backendConfig, Backend: o.backend}
 	if !o.progress {
 		opts.Log = stdout // One line per evaluation; with the progress bar they are printed at the end instead.
 	}

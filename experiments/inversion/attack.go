@@ -174,7 +174,7 @@ func (a *Attack) weightGradients(ctx *context.Context, x, labels *Node) []*Node 
 // observeGraph: inputs x [batch, features] and labels [batch, 1] → the observed gradients.
 func (a *Attack) observeGraph(ctx *context.Context, inputs []*Node) []*Node {
 	grads := a.weightGradients(ctx, inputs[0], inputs[1])
-	if a.cfg.Observe == ObserveUpdate && a.victim.Converter.GetConfig().FuzzyLearningRates {
+	if a.cfg.Observe == ObserveUpdate && a.victim.Converter.Config().FuzzyLearningRates {
 		grads = a.victim.Converter.FuzzyLearningRates(ctx, inputs[0].Graph(), grads)
 	}
 	return grads

@@ -344,7 +344,7 @@ func runVictim(cfg ExperimentConfig, v experiments.Variant, seed int64, trainSet
 			acc = float64(tensors.ToScalar[float32](out[0]))
 		}
 		// Without fuzzy learning rates the update is the gradient: its attacks are the gradient's, reused.
-		fuzzy := conv != nil && conv.GetConfig().FuzzyLearningRates
+		fuzzy := conv != nil && conv.Config().FuzzyLearningRates
 		byObs := map[Observation]map[[2]int]*Record{}
 		for _, obs := range cfg.Observations {
 			byObs[obs] = map[[2]int]*Record{}
