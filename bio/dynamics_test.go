@@ -118,7 +118,7 @@ func TestAdamStateResetOnRejuvenation(t *testing.T) {
 	cfg := bio.DefaultConfig()
 	cfg.FuzzyLearningRates = false
 	cfg.RejuvenationParameterDre = 1.5
-	conv := mustConverter(t, cfg)
+	conv := mustConverter(t, cfg).RecordTelemetry()
 	ctx := testenv.Context(222)
 	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
 		conv.Optimizer(optimizers.Adam().LearningRate(0.01).Done()), nil, nil)

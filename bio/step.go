@@ -72,6 +72,7 @@ type layerStep struct {
 	g            *Graph
 	w0           *Node // the weights before the update
 	absW0        *Node // |w0|, shared by the stages that need it
+	anchor       *Node // a scalar 0 computed from the gradient (or the updated weights): see anchorOn
 	rng          *rngStream
 	grad         *Node // the gradient being transformed (gradient stages)
 	factor       *Node // product of this step's per-weight factors (fuzzy, volume), or nil
@@ -127,10 +128,27 @@ func (s *step) prepare(ctx *context.Context) {
 	}
 }
 
+// anchorOn makes x's first element the anchor of the layer's step work, unless it has one: a scalar 0
+// that the step's work takes as an input (at the cost of nothing: |w0| is max(w0, anchor − w0), and the
+// RNG state is offset by it). Work that depends only on w0 and the RNG state could otherwise run at the
+// very start of the step, and the parallel executor of GoMLX's Go backend runs it then, holding its
+// buffers through the forward and backward passes; anchored on the gradient it runs when it is needed.
+func (ls *layerStep) anchorOn(x *Node) {
+	if ls.anchor != nil || x == nil {
+		return
+	}
+	first := Reshape(Slice(Reshape(x, -1), AxisRange(0, 1)))
+	ls.anchor = MulScalar(ClipScalar(ConvertDType(first, ls.w0.DType()), -1, 1), 0)
+}
+
 // abs0 returns |w0|, computed once per layer and step.
 func (ls *layerStep) abs0() *Node {
 	if ls.absW0 == nil {
-		ls.absW0 = absolute(ls.w0)
+		if ls.anchor != nil {
+			ls.absW0 = Max(ls.w0, Sub(ls.anchor, ls.w0))
+		} else {
+			ls.absW0 = absolute(ls.w0)
+		}
 	}
 	return ls.absW0
 }
@@ -139,6 +157,9 @@ func (ls *layerStep) abs0() *Node {
 func (ls *layerStep) stream() *rngStream {
 	if ls.rng == nil {
 		ls.rng = ls.newRNG(ls.ctx, ls.g)
+		if ls.anchor != nil {
+			ls.rng.state = Add(ls.rng.state, ConvertDType(ls.anchor, ls.rng.state.DType()))
+		}
 	}
 	return ls.rng
 }
@@ -173,6 +194,7 @@ func (ls *layerStep) applyFactors() {
 // runGradientStages runs every enabled gradient stage on the layer's gradient ls.grad (nil when the wrapped
 // optimizer cannot take gradients: then only factor stages run, for factor_mode "update").
 func (s *step) runGradientStages(ls *layerStep) {
+	ls.anchorOn(ls.grad)
 	for _, st := range stages {
 		if st.grad == nil || !st.on(s.plan.cfg) {
 			continue
@@ -204,6 +226,7 @@ func (s *step) runAfterStages(ctx *context.Context) {
 		}
 	}
 	for _, ls := range s.layers {
+		ls.anchorOn(ls.Weights.ValueGraph(ls.g)) // the updated weights, when no gradient anchored the layer
 		for _, st := range stages {
 			if st.after != nil && st.on(s.plan.cfg) {
 				st.after(ls)

@@ -21,7 +21,7 @@ import (
 type LayerStats struct {
 	Scope string
 	// Rejuvenated and Crystallized are the fractions of the layer's weights replaced and crystallized at
-	// the last training step: 0 when the mechanism is off, NaN when the converter does not record them
+	// the last training step: 0 when the mechanism is off, −1 when the converter does not record them
 	// (see RecordTelemetry).
 	Rejuvenated, Crystallized float64
 	// FactorMean, FactorMin and FactorMax describe the plasticity factors s (1 before they exist, and when
@@ -65,7 +65,7 @@ func recordTelemetry(ls *layerStep) {
 func (c *Converter) Telemetry(ctx *context.Context) ([]LayerStats, error) {
 	var out []LayerStats
 	for _, l := range c.Layers(ctx) {
-		st := LayerStats{Scope: l.Scope, Rejuvenated: math.NaN(), Crystallized: math.NaN(), FactorMean: 1,
+		st := LayerStats{Scope: l.Scope, Rejuvenated: -1, Crystallized: -1, FactorMean: 1,
 			FactorMin: 1, FactorMax: 1, Activity: -1}
 		if vals, err := stateValues(l, ctx, "telemetry"); err != nil {
 			return nil, err
