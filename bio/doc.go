@@ -32,9 +32,18 @@
 //   - L1 regularisation: λ·Σ|W| added to the training loss.
 //
 // All per-step work runs inside the training graph, in one execution per step, with the library's own RNG
-// state (one per layer, seeded by Config.Seed and the layer scope); the per-layer state (factors, Dale signs, activities,
-// telemetry) lives in non-trainable context variables under "/bio", saved and restored by GoMLX
-// checkpoints.
+// state (one per layer, seeded by Config.Seed and the layer scope); the per-layer state (factors, Dale
+// signs, activities, telemetry) lives in non-trainable context variables under "/bio", saved and restored
+// by GoMLX checkpoints. Converter.CreateState creates it before the first step.
+//
+// # Where things are
+//
+// One file per mechanism holds its formula, math, per-step stage, state and model-level function:
+// fuzzy.go, crystallize.go, volume.go, scalegrad.go, rejuvenate.go, dale.go, l1reg.go, splitting.go.
+// step.go is the protocol between the model wrapper (Convert), the layer hooks (LayerWeights,
+// LayerOutput), the optimizer wrapper (Optimizer, which runs the stages before the update) and the function
+// Convert registers with train.AddPerStepUpdateGraphFn (the stages after it); modellevel.go runs the same
+// stages for custom training steps.
 //
 // # Under adaptive optimizers
 //
@@ -43,9 +52,15 @@
 // Adam steps, against 4.7e-2 under SGD). factor_mode "update" multiplies the optimizer's update instead,
 // a true per-weight learning rate under any optimizer.
 //
-// # Distributed execution
+// # Backends and distributed execution
 //
-// Everything the library does per step is graph computation on context variables with a graph-level RNG
-// state, so GoMLX's SPMD execution on XLA would replicate it as it replicates the model. That could not be
-// run here: only GoMLX's pure-Go backend, which has a single device, is available; every test runs on it.
+// The package builds only graph operations and context variables, so it runs on any GoMLX backend. Random
+// draws use the backend's bit generator (PCG on the Go backend, Philox on XLA), so a seed gives different,
+// equally distributed draws on different backends. Under distributed.AutoSharding with replicated
+// variables and a batch-sharded input (XLA, the devices of one process), a step equals the one-device step
+// on the global batch: XLA inserts the reductions, and the replicated per-layer RNG states draw the same
+// numbers on every device. distributed.SPMD is not supported: no collectives would be inserted, and the
+// replicas would drift. Training across machines is not available in GoMLX v0.26 (go-xla v0.1.4 lacks the
+// key-value-store callbacks multi-process PJRT needs). The Go backend answers both strategies with "not
+// implemented"; none of this has run on XLA here (see the README).
 package bio
