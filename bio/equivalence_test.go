@@ -1,6 +1,7 @@
 package bio_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/bio-transformations/go-bio/bio"
@@ -197,5 +198,77 @@ func TestWeightMechanismsBetweenSteps(t *testing.T) {
 				testenv.AssertClose(t, name, between[name], inStep[name], 0)
 			}
 		})
+	}
+}
+
+// TestHandlesKeepTheirConfiguration: what a converter handed out keeps the configuration it was made
+// with; UpdateConfig changes only what is made afterwards.
+func TestHandlesKeepTheirConfiguration(t *testing.T) {
+	cfg := bio.DefaultConfig()
+	cfg.Mechanisms = bio.Mechanisms{FuzzyLearningRates: true}
+	conv := mustConverter(t, cfg)
+	model, opt := conv.Convert(bioMLP(8)), conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(0.3).Done())
+	if err := conv.UpdateConfig(map[string]any{"fuzzy_learning_rate_factor_nu": 0.5, "rejuvenate_weights": true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := conv.Config(); got.FuzzyLearningRateFactorNu != 0.5 || !got.RejuvenateWeights {
+		t.Fatalf("UpdateConfig did not update the converter: %s", got)
+	}
+	ctx := testenv.Context(7)
+	trainer := train.NewTrainer(newBackend(t), ctx, model, losses.SparseCategoricalCrossEntropyLogits, opt, nil, nil)
+	x, y := blobs(24, 5)
+	if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}); err != nil {
+		t.Fatal(err)
+	}
+	fresh := mustConverter(t, cfg)
+	assertSameState(t, "handles made before UpdateConfig", stateOf(t, ctx), trainerSteps(t, fresh, bioMLP(8), 0.3, 1))
+	for _, l := range conv.Layers(ctx) {
+		if l.Config().FuzzyLearningRateFactorNu != 0.5 {
+			t.Fatalf("a layer handle made after UpdateConfig has ν = %g", l.Config().FuzzyLearningRateFactorNu)
+		}
+	}
+}
+
+// TestOneSideConverted: with only the optimizer wrapped, the after-update mechanisms still run; with only
+// the model converted, a gradient mechanism is an error saying what to do.
+func TestOneSideConverted(t *testing.T) {
+	backend := newBackend(t)
+	x, y := blobs(24, 5)
+	cfg := bio.DefaultConfig()
+	cfg.Mechanisms = bio.Mechanisms{RejuvenateWeights: true}
+	cfg.RejuvenationParameterDre = 2
+	conv := mustConverter(t, cfg)
+	ctx := testenv.Context(7)
+	build, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) *Node { return bioMLP(8)(ctx, nil, []*Node{x})[0] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := build.Exec(x); err != nil {
+		t.Fatal(err)
+	}
+	w0 := values(t, ctx.GetVariableByScopeAndName("/hidden/dense", "weights"))
+	trainer := train.NewTrainer(backend, ctx.Reuse(), bioMLP(8), losses.SparseCategoricalCrossEntropyLogits,
+		conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(1e-30).Done()), nil, nil)
+	if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}); err != nil {
+		t.Fatal(err)
+	}
+	w1 := values(t, ctx.GetVariableByScopeAndName("/hidden/dense", "weights"))
+	changed := 0
+	for i := range w0 {
+		if w0[i] != w1[i] {
+			changed++
+		}
+	}
+	if changed == 0 {
+		t.Fatal("rejuvenation (d = 2) replaced nothing with only the optimizer wrapped")
+	}
+
+	cfg.Mechanisms = bio.Mechanisms{FuzzyLearningRates: true}
+	conv = mustConverter(t, cfg)
+	trainer = train.NewTrainer(backend, testenv.Context(8), conv.Convert(bioMLP(8)), losses.SparseCategoricalCrossEntropyLogits,
+		optimizers.StochasticGradientDescent().Done(), nil, nil)
+	_, err = trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y})
+	if err == nil || !strings.Contains(err.Error(), "fuzzy_learning_rates") || !strings.Contains(err.Error(), "conv.Optimizer") {
+		t.Fatalf("want an error naming fuzzy_learning_rates and conv.Optimizer, got %v", err)
 	}
 }
