@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/bio-transformations/go-bio/internal/backend"
 	"github.com/bio-transformations/go-bio/internal/benchvariants"
 )
 
@@ -114,6 +116,41 @@ func TestRun(t *testing.T) {
 	for _, s := range []string{"| fuzzy | fuzzy learning rates |", "| reference_loop | reference: all |", "Warning"} {
 		if !strings.Contains(string(md), s) {
 			t.Errorf("Markdown lacks %q:\n%s", s, md)
+		}
+	}
+}
+
+// TestOpsProfile runs the per-op profile on a small kernel: every op and every stage floor is reported,
+// and the floors only name measured ops.
+func TestOpsProfile(t *testing.T) {
+	b, err := backend.New("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ops.json")
+	var out strings.Builder
+	if err := runOps(b, []int{784, 8}, 2, path, &out); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep OpsReport
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Ops) != len(opCases) {
+		t.Fatalf("%d ops reported, want %d", len(rep.Ops), len(opCases))
+	}
+	for _, o := range rep.Ops {
+		if o.MS < 0 || math.IsNaN(o.MS) {
+			t.Fatalf("op %q: %g ms", o.Op, o.MS)
+		}
+	}
+	for _, f := range stageFloors {
+		if !strings.Contains(out.String(), "| "+f.id+" |") {
+			t.Fatalf("no floor printed for stage %s:\n%s", f.id, out.String())
 		}
 	}
 }

@@ -31,9 +31,10 @@ var opCases = []opCase{
 	{"identity (baseline, subtracted)", func(w, _ *Node) *Node { return w }},
 	{"Add/Sub/Mul (one arithmetic pass)", func(w, _ *Node) *Node { return Mul(w, w) }},
 	{"AddScalar/MulScalar", func(w, _ *Node) *Node { return MulScalar(w, 3) }},
-	{"Div", func(w, _ *Node) *Node { return Div(w, OnePlus(Square(w))) }},
+	{"Div", func(w, _ *Node) *Node { return Div(w, MulScalar(w, 0.5)) }},
 	{"Max(x, y)", func(w, _ *Node) *Node { return Max(w, MulScalar(w, 0.5)) }},
 	{"LessThan", func(w, _ *Node) *Node { return LessThan(w, MulScalar(w, 0.5)) }},
+	{"Reciprocal", func(w, _ *Node) *Node { return Reciprocal(w) }},
 	{"GoMLX Abs", func(w, _ *Node) *Node { return Abs(w) }},
 	{"|x| as max(x, −x)", func(w, _ *Node) *Node { return abs(w) }},
 	{"GoMLX Sign", func(w, _ *Node) *Node { return Sign(w) }},
@@ -59,6 +60,48 @@ var opCases = []opCase{
 		h := w.Shape().Dimensions[0] / 2
 		return Concatenate([]*Node{Slice(w, AxisRange(0, h)), Slice(w, AxisRange(h))}, 0)
 	}},
+}
+
+// stageFloors lists, per mechanism, the ops its per-step work cannot avoid on a kernel (with counts), by
+// the names of opCases: the draws it needs, the transcendental functions of its formula, and one pass per
+// arithmetic step that no other op can fold. Their sum is the stage's floor on the backend measured.
+var stageFloors = []struct {
+	id  string
+	ops map[string]float64
+}{
+	{"fuzzy", map[string]float64{"Add/Sub/Mul (one arithmetic pass)": 1}}, // G ⊙ s
+	{"rejuvenation", map[string]float64{ // |W|, max|W|, erfc (1 exp, 1 reciprocal, ~12 passes), u, u < p, the fresh value, the select
+		"|x| as max(x, −x)": 1, "ReduceMax over the leading axis, then the rest": 1, "Exp": 1, "Reciprocal": 1,
+		"Add/Sub/Mul (one arithmetic pass)": 15, "RandomUniform": 1, "Div": 1, "LessThan": 1, "Where(mask, a, b)": 1}},
+	{"volume", map[string]float64{ // one uniform per number; per pair ln, √ and cos/sin (30 passes at float32 precision); μ = exp(…)
+		"RandomUniform": 1, "Log": 0.5, "Sqrt": 0.5, "Exp": 1, "|x| as max(x, −x)": 2, "Div": 1,
+		"Add/Sub/Mul (one arithmetic pass)": 4 + 15, "Concatenate two halves": 1}},
+	{"crystallize", map[string]float64{ // G ⊙ s, |G|, |W|, mean|W|, two differences, their max, the mask, the select
+		"Add/Sub/Mul (one arithmetic pass)": 3, "|x| as max(x, −x)": 2, "ReduceSum over the leading axis, then the rest": 1,
+		"Max(x, y)": 1, "LessThan": 1, "Where(mask, a, b)": 1}},
+	{"dale", map[string]float64{"Add/Sub/Mul (one arithmetic pass)": 2, "Max(x, y)": 1}}, // relu(W ⊙ sign) ⊙ sign
+	{"l1", map[string]float64{"Add/Sub/Mul (one arithmetic pass)": 3, "Max(x, y)": 2, // Σ W ⊙ sign(W), and its gradient added
+		"ReduceSum over the leading axis, then the rest": 1}},
+}
+
+// printFloors writes the floor of every stage from the measured ops.
+func printFloors(ops []OpTiming, stdout io.Writer) {
+	cost := map[string]float64{}
+	for _, o := range ops {
+		cost[o.Op] = o.MS
+	}
+	fmt.Fprintln(stdout, "\n| stage | floor ms (the ops it cannot avoid) |\n|---|---:|")
+	for _, f := range stageFloors {
+		sum := 0.0
+		for op, n := range f.ops {
+			c, ok := cost[op]
+			if !ok {
+				panic("biobench: stage floor names an unknown op " + op)
+			}
+			sum += n * c
+		}
+		fmt.Fprintf(stdout, "| %s | %.2f |\n", f.id, sum)
+	}
 }
 
 // OpTiming is one op's measured cost.
@@ -123,6 +166,7 @@ func runOps(backend backends.Backend, dims []int, rounds int, path string, stdou
 		rep.Ops = append(rep.Ops, OpTiming{Op: c.name, MS: math.Round(ms*100) / 100})
 		fmt.Fprintf(stdout, "| %s | %.2f |\n", c.name, ms)
 	}
+	printFloors(rep.Ops, stdout)
 	data, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
