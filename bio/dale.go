@@ -61,7 +61,7 @@ func (c *Converter) DalianNetworkInitialization(backend backends.Backend, ctx *c
 // the kernel's shape (already broadcast).
 func daleProject(w, sign *Node) *Node {
 	ws := Mul(w, sign)
-	return Mul(Max(ws, ZerosLike(ws)), sign)
+	return Mul(Max(ws, ScalarZero(ws.Graph(), ws.DType())), sign)
 }
 
 // daleInit turns initial weights into Dale-compliant ones: W ← |W| ⊙ sign.

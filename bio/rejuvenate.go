@@ -73,10 +73,11 @@ func rejuvenationDraw(r *rngStream, absW *Node, dre float64, on *Node) (fresh, m
 	if on != nil {
 		p = Mul(p, on)
 	}
-	u := r.uniform(absW.Shape())
-	mask = LessThan(u, p)
-	// Where the mask is false, p may be 0 and the quotient ±∞ or NaN: those entries are never selected.
-	fresh = Sub(Mul(Div(u, p), MulScalar(m, 2)), m)
+	// u < p exactly when u/p < 1 (for p > 0 the quotient of u ≤ pred(p) rounds to at most 1 − 2⁻²⁴; for
+	// p = 0 or NaN it is +∞ or NaN): comparing the quotient lets u and p go after one use.
+	ratio := Div(r.uniform(absW.Shape()), p)
+	mask = LessThan(ratio, ScalarOne(ratio.Graph(), ratio.DType()))
+	fresh = Sub(Mul(ratio, MulScalar(m, 2)), m) // meaningful where the mask is true
 	return fresh, mask
 }
 
@@ -109,7 +110,7 @@ func (l *Layer) resetOptimizerState(ctx *context.Context, g *Graph, mask *Node) 
 			continue
 		}
 		val := v.ValueGraph(g)
-		v.SetValueGraph(Where(mask, ZerosLike(val), val))
+		v.SetValueGraph(Where(mask, ScalarZero(g, val.DType()), val))
 	}
 }
 
