@@ -3,10 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/bio-transformations/go-bio/bio"
 	"io"
 	"strings"
 
+	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/experiments"
 )
 
@@ -21,9 +21,8 @@ type compareOptions struct {
 
 // compareFlagSet defines the flags of `biotrain compare` bound to the fields of cfg (the preset's values
 // are the defaults).
-func compareFlagSet(cfg *experiments.CompareConfig, out *string, stderr io.Writer) (*flag.FlagSet, *dataFlags, *bioFlags, *bool, *bool, *string) {
+func compareFlagSet(cfg *experiments.CompareConfig, out *string) (*flag.FlagSet, *dataFlags, *bioFlags, *bool, *bool, *string) {
 	fs := flag.NewFlagSet("biotrain compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	demo := fs.Bool("demo", false, "preset: reduced design on real MNIST in a few minutes on 2 cores (width 100, 10k/1k images, 3 epochs, 2 seeds, lr 0.1)")
 	full := fs.Bool("full", false, "preset: the paper's design (width 1000, all data, 200 epochs, lr 1e-3, 5 seeds)")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: "+strings.Join(experiments.ModelNames, ", "))
@@ -44,20 +43,17 @@ func compareFlagSet(cfg *experiments.CompareConfig, out *string, stderr io.Write
 }
 
 // parseCompare parses the flags of `biotrain compare`: the preset (-demo, -full or the default) gives the
-// defaults, explicit flags override them. Errors name the flag.
-func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
+// defaults, explicit flags override them. Errors name the flag; -h prints the flags to stdout.
+func parseCompare(args []string, stdout io.Writer) (*compareOptions, error) {
 	// First pass: find the preset (and report syntax errors once).
 	probe := experiments.DefaultCompareConfig()
 	var probeOut string
-	fs, _, _, demo, full, _ := compareFlagSet(&probe, &probeOut, stderr)
-	if err := fs.Parse(args); err != nil {
+	fs, _, _, demo, full, _ := compareFlagSet(&probe, &probeOut)
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("biotrain compare: unexpected arguments %q", fs.Args())
-	}
 	if *demo && *full {
-		return nil, fmt.Errorf("biotrain compare: -demo and -full are exclusive")
+		return nil, fmt.Errorf("-demo and -full are exclusive")
 	}
 	o := &compareOptions{cfg: experiments.DefaultCompareConfig(), out: "out/compare"}
 	switch {
@@ -67,7 +63,8 @@ func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
 		o.cfg, o.out = experiments.PaperCompareConfig(), "out/full"
 	}
 	// Second pass: bind the flags to the preset.
-	fs, data, bf, _, _, variants := compareFlagSet(&o.cfg, &o.out, io.Discard)
+	fs, data, bf, _, _, variants := compareFlagSet(&o.cfg, &o.out)
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -76,10 +73,10 @@ func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
 	o.cfg.Split = data.split()
 	base, err := bf.apply(o.cfg.Base)
 	if err != nil {
-		return nil, fmt.Errorf("biotrain compare: %w", err)
+		return nil, err
 	}
 	if keys := designSwitchesChanged(o.cfg.Base, base); len(keys) > 0 {
-		return nil, fmt.Errorf("biotrain compare: %s: the design switches every mechanism on in its own variants "+
+		return nil, fmt.Errorf("%s: the design switches every mechanism on in its own variants "+
 			"(choose them with -variants); set only the mechanisms' parameters, e.g. -crystal_thresh or -rejuvenation_parameter_dre",
 			strings.Join(keys, ", "))
 	}
@@ -88,16 +85,16 @@ func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
 		o.cfg.Variants = strings.Split(*variants, ",")
 	}
 	if err := o.cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("biotrain compare: %w", err)
+		return nil, err
 	}
 	if _, err := o.cfg.SelectedVariants(); err != nil {
-		return nil, fmt.Errorf("biotrain compare: -variants: %w", err)
+		return nil, fmt.Errorf("-variants: %w", err)
 	}
 	return o, nil
 }
 
 func runCompare(args []string, stdout, stderr io.Writer) error {
-	o, err := parseCompare(args, stderr)
+	o, err := parseCompare(args, stdout)
 	if err != nil {
 		return err
 	}
@@ -106,7 +103,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	vs, _ := o.cfg.SelectedVariants()
-	fmt.Fprintf(stdout, "biotrain compare: %d variants × %d seeds, %s width %d, %d epochs, lr %g, %d runs at a time\n",
+	fmt.Fprintf(stdout, "compare: %d variants × %d seeds, %s width %d, %d epochs, lr %g, %d runs at a time\n",
 		len(vs), o.cfg.Seeds, o.cfg.Model, o.cfg.Width, o.cfg.Epochs, o.cfg.LR, o.cfg.Parallel)
 	res, err := experiments.Compare(o.cfg, trainAll, testAll, experiments.RunOptions{BackendConfig: o.backendConfig}, stdout)
 	if err != nil {
