@@ -42,18 +42,23 @@ func (c *checkpointer) due(step int, boundary bool) bool {
 	return boundary || (c.everySteps > 0 && step%c.everySteps == 0) || (c.every > 0 && time.Since(c.last) >= c.every)
 }
 
-// save writes a checkpoint, then the learning curve up to it (atomically: a reader sees the old or the new
-// file, never a part).
+// save writes the learning curve up to now, then a checkpoint. The curve is written first and atomically (a
+// reader sees the old or the new file, never a part): a process killed between the two resumes from the
+// previous checkpoint and drops the curve's later points, whereas the other order would lose the points of
+// the step just saved.
 func (c *checkpointer) save(curve []EvalPoint) error {
-	if err := c.h.Save(); err != nil {
-		return fmt.Errorf("saving checkpoint in %q: %w", c.dir, err)
-	}
-	c.last = time.Now()
 	data, err := json.MarshalIndent(curve, "", " ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(c.dir, curveFile), data)
+	if err := writeFileAtomic(filepath.Join(c.dir, curveFile), data); err != nil {
+		return err
+	}
+	if err := c.h.Save(); err != nil {
+		return fmt.Errorf("saving checkpoint in %q: %w", c.dir, err)
+	}
+	c.last = time.Now()
+	return nil
 }
 
 // writeFileAtomic writes data to a temporary file in path's folder and renames it to path.
