@@ -197,11 +197,11 @@ func TestKillAndResume(t *testing.T) {
 				t.Fatalf("final resume: exit %d\n%s", code, p.stderr.String())
 			}
 			setAside += strings.Count(p.stdout.String()+p.stderr.String(), "set aside")
-				for _, line := range strings.Split(p.stdout.String(), "\n") {
-					if strings.Contains(line, "set aside") {
-						t.Log(line)
-					}
+			for _, line := range strings.Split(p.stdout.String(), "\n") {
+				if strings.Contains(line, "set aside") {
+					t.Log(line)
 				}
+			}
 			got := readResult(t, out)
 			if got.ResumedFrom == 0 {
 				t.Errorf("the final run did not resume")
