@@ -9,7 +9,7 @@ GOMNIST_VERSION := v0.0.0-20150320212226-2fbe10d0fa63
 
 GO ?= go
 
-.PHONY: all build data demo attack test cover bench bench-json compare-full clean
+.PHONY: all build data demo attack test fuzz race cover bench bench-json compare-full clean
 
 all: build
 
@@ -32,6 +32,23 @@ attack: data
 test: data
 	$(GO) vet ./...
 	$(GO) test -timeout 25m ./...
+
+## fuzz: each fuzz test for FUZZTIME (default 30s); the closing note says how many inputs each tried.
+## (make test runs their seed corpora, and the inputs that once failed, under testdata/fuzz.)
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./datasets/idx/:FuzzReadMaybeGzip ./bio/:FuzzConfigFromJSON ./bio/:FuzzConfigUpdate \
+	./experiments/:FuzzCheckCheckpoint ./cmd/biotrain/:FuzzTrainFlags
+fuzz:
+	@log=$$(mktemp); notes=""; \
+	for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz: $$fn ($$pkg) for $(FUZZTIME)"; \
+		if ! $(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) > $$log 2>&1; then \
+			cat $$log; rm -f $$log; exit 1; \
+		fi; \
+		n=$$(grep -o 'execs: [0-9]*' $$log | tail -1 | cut -d' ' -f2); \
+		notes="$$notes\n  $$fn: $${n:-?} inputs in $(FUZZTIME), no failure"; \
+	done; rm -f $$log; printf "fuzz: done$$notes\n"
 
 ## cover: coverage of the library packages.
 cover:

@@ -224,11 +224,14 @@ func checkDataFile(path string, want int) error {
 		return fmt.Errorf("checkpoint data %q: %w", path, err)
 	}
 	defer func() { _ = f.Close() }()
-	header := []byte("gomlx_checkpoints\x04gzip")
-	head := make([]byte, len(header))
+	const header = "gomlx_checkpoints" // then a length byte and the compression's name: "\x04gzip"
+	head := make([]byte, len(header)+5)
 	n, _ := io.ReadFull(f, head)
 	var r io.Reader = io.MultiReader(bytes.NewReader(head[:n]), f)
-	if bytes.Equal(head, header) {
+	if n >= len(header) && string(head[:len(header)]) == header {
+		if string(head[len(header):n]) != "\x04gzip" {
+			return fmt.Errorf("checkpoint data %q: unsupported compression header %q", path, head[len(header):n])
+		}
 		zr, err := gzip.NewReader(f)
 		if err != nil {
 			return fmt.Errorf("checkpoint data %q: damaged gzip stream: %w", path, err)
