@@ -73,7 +73,7 @@ func attackFlagSet(cfg *inversion.ExperimentConfig, o *attackOptions) (*flag.Fla
 	}
 	observe := fs.String("observe", strings.Join(obs, ","), `comma-separated gradients the attacker observes: "gradient" (plain) and/or "update" (times the private fuzzy factors)`)
 	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "victims handled at once, each with its own backend (default: number of CPUs)")
-	fs.StringVar(&o.out, "out", o.out, "output folder for attack.md, attack.csv, attack.json and the reconstruction pictures")
+	fs.StringVar(&o.out, "out", o.out, "output folder for attack.md, attack.csv, attack.json and the reconstruction pictures; finished victims are kept in its attack-runs/, so a killed experiment re-run with the same -out does only the rest")
 	fs.StringVar(&o.report, "report", "", "only rewrite the report (table and pictures) from this attack.json, into -out")
 	o.data = addDataFlags(fs, experiments.SplitConfig{})
 	return fs, full, variants, observe
@@ -102,6 +102,7 @@ func parseAttack(args []string, stdout io.Writer) (*attackOptions, error) {
 		}
 	}
 	o.cfg.Variants = strings.Split(*variants, ",")
+	o.cfg.ResultsDir = o.out
 	o.cfg.Observations = nil
 	for _, s := range strings.Split(*observe, ",") {
 		o.cfg.Observations = append(o.cfg.Observations, inversion.Observation(strings.TrimSpace(s)))

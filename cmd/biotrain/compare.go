@@ -34,7 +34,7 @@ func compareFlagSet(cfg *experiments.CompareConfig, out *string) (*flag.FlagSet,
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size (paper: 100)")
 	fs.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "also evaluate every this many steps (0: per epoch only)")
 	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "runs at once, each with its own backend (default: number of CPUs)")
-	fs.StringVar(out, "out", *out, "output folder for results.csv, results.json, results.md and learning_curves.png")
+	fs.StringVar(out, "out", *out, "output folder for results.csv, results.json, results.md and learning_curves.png; finished runs are kept in its compare-runs/, so a killed comparison re-run with the same -out does only the rest")
 	fs.String("backend-config", "", `Go backend options for every run, e.g. "ops_sequential" or "dotgeneral_small"`)
 	variants := fs.String("variants", "", "comma-separated variants to run besides the baseline (default: all; e.g. fuzzy,rejuvenation)")
 	data := addDataFlags(fs, cfg.Split)
@@ -81,6 +81,7 @@ func parseCompare(args []string, stdout io.Writer) (*compareOptions, error) {
 			strings.Join(keys, ", "))
 	}
 	o.cfg.Base = base
+	o.cfg.ResultsDir = o.out
 	if *variants != "" {
 		o.cfg.Variants = strings.Split(*variants, ",")
 	}

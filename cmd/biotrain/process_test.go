@@ -215,3 +215,71 @@ func TestKillAndResume(t *testing.T) {
 		})
 	}
 }
+
+// TestKillCompareAndRerun kills a real `biotrain compare` after its first finished run and re-runs it with
+// the same -out: the kept runs are not redone, and the summary (every column but the step timings) equals
+// the uninterrupted comparison's.
+func TestKillCompareAndRerun(t *testing.T) {
+	bin := buildBiotrain(t)
+	data := writeFakeMNIST(t, 600, 100)
+	args := []string{"compare", "-data", data, "-width", "8", "-seeds", "2", "-epochs", "2", "-lr", "0.3", "-batch", "20",
+		"-variants", "fuzzy,rejuvenation", "-eval-every", "5", "-parallel", "1"}
+	summary := func(out string) string {
+		f, err := os.Open(filepath.Join(out, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		var res experiments.CompareResult
+		if err := json.NewDecoder(f).Decode(&res); err != nil {
+			t.Fatal(err)
+		}
+		ss := experiments.Summarize(&res)
+		for i := range ss {
+			ss[i].MedianStepMs = 0
+		}
+		return experiments.MarkdownTable(ss)
+	}
+	start := func(out string) *processRun {
+		p := &processRun{cmd: exec.Command(bin, append(args, "-out", out)...)}
+		p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	ref := filepath.Join(t.TempDir(), "ref")
+	if p := start(ref); p.exitCode() != 0 {
+		t.Fatalf("uninterrupted compare failed:\n%s", p.stderr.String())
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	p := start(out)
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if runs, _ := filepath.Glob(filepath.Join(out, "compare-runs", "*-seed*.json")); len(runs) > 0 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.exitCode()
+	kept, _ := filepath.Glob(filepath.Join(out, "compare-runs", "*-seed*.json"))
+	p = start(out)
+	if code := p.exitCode(); code != 0 {
+		t.Fatalf("re-run: exit %d\n%s", code, p.stderr.String())
+	}
+	if n := strings.Count(p.stdout.String(), "kept from an earlier"); n != len(kept) || n == 0 || n == 6 {
+		t.Errorf("re-run kept %d runs; %d were written before the kill", n, len(kept))
+	}
+	if a, b := summary(out), summary(ref); a != b {
+		t.Errorf("re-run table\n%s\nuninterrupted\n%s", a, b)
+	}
+	// Another design under the same -out is refused, naming the changed field.
+	p = &processRun{cmd: exec.Command(bin, append(args, "-out", out, "-lr", "0.2")...)}
+	p.cmd.Stderr = &p.stderr
+	_ = p.cmd.Start()
+	if code := p.exitCode(); code != 2 || !strings.Contains(p.stderr.String(), "another design (lr differ)") {
+		t.Errorf("changed design: exit %d, %s", code, p.stderr.String())
+	}
+	t.Logf("killed after %d of 6 runs; the re-run kept them and ran the rest", len(kept))
+}

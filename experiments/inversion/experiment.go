@@ -49,6 +49,10 @@ type ExperimentConfig struct {
 	Observations []Observation `json:"observations"`
 	// Parallel is the number of victims handled at once (0: runtime.NumCPU()).
 	Parallel int `json:"parallel"`
+	// ResultsDir, when not empty, keeps the records of every finished victim there, so that an experiment
+	// re-run with the same folder (e.g. after being killed) attacks only the other victims; a different
+	// design under the same folder is an error (see experiments.OpenResultStore).
+	ResultsDir string `json:"-"`
 }
 
 // DefaultVariants are the variants attacked by default: the baseline, each factorial mechanism alone and
@@ -200,6 +204,12 @@ func Run(cfg ExperimentConfig, trainSet, testSet *idx.Dataset, log io.Writer) (*
 	if m := slices.Max(cfg.BatchSizes); m > testSet.N {
 		return nil, fmt.Errorf("attack: batch size %d is larger than the %d test images", m, testSet.N)
 	}
+	design := cfg
+	design.Parallel = 0 // does not change the results
+	store, err := experiments.OpenResultStore(cfg.ResultsDir, "attack", design)
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res := &ExperimentResult{Config: cfg, Variants: variants}
 	type job struct {
@@ -215,25 +225,39 @@ func Run(cfg ExperimentConfig, trainSet, testSet *idx.Dataset, log io.Writer) (*
 	records := make([][]*Record, len(jobs))
 	errs := make([]error, len(jobs))
 	var mu sync.Mutex
-	sem := make(chan struct{}, cfg.Parallel)
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			records[i], errs[i] = runVictim(cfg, j.v, j.seed, trainSet, testSet, func(r *Record) {
-				if log == nil {
-					return
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				_, _ = fmt.Fprintf(log, "%s seed %d step %d, %s, batch size %d #%d: victim acc %.3f, objective %.3g, PSNR %s dB (%.0f s)\n",
-					r.Variant, r.Seed, r.Step, r.Observe, r.BatchSize, r.Batch, r.VictimAccuracy, r.BestObjective, formatList(r.PSNR), r.Seconds)
-			})
-		}()
+	logRecord := func(r *Record) {
+		if log == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = fmt.Fprintf(log, "%s seed %d step %d, %s, batch size %d #%d: victim acc %.3f, objective %.3g, PSNR %s dB (%.0f s)\n",
+			r.Variant, r.Seed, r.Step, r.Observe, r.BatchSize, r.Batch, r.VictimAccuracy, r.BestObjective, formatList(r.PSNR), r.Seconds)
 	}
-	wg.Wait()
+	experiments.ForEach(len(jobs), cfg.Parallel, func(i int) {
+		j := jobs[i]
+		name := fmt.Sprintf("%s-seed%d", j.v.Name, j.seed)
+		if store.Load(name, &records[i]) {
+			for _, r := range records[i] {
+				logRecord(r)
+			}
+			return
+		}
+		records[i], errs[i] = runVictim(cfg, j.v, j.seed, trainSet, testSet, logRecord)
+		if errs[i] == nil {
+			errs[i] = store.Save(name, records[i])
+		}
+	})
+	res.collect(records, errs, testSet)
+	res.WallSeconds = time.Since(start).Seconds()
+	if len(res.Records) == 0 {
+		return nil, fmt.Errorf("attack: every victim failed: %s", strings.Join(res.Errors, "; "))
+	}
+	return res, nil
+}
+
+// collect adds the victims' records (or errors) to res, with the original images of the attacked batches.
+func (res *ExperimentResult) collect(records [][]*Record, errs []error, testSet *idx.Dataset) {
 	for i, rs := range records {
 		if errs[i] != nil {
 			res.Errors = append(res.Errors, errs[i].Error())
@@ -252,11 +276,6 @@ func Run(cfg ExperimentConfig, trainSet, testSet *idx.Dataset, log io.Writer) (*
 			}
 		}
 	}
-	res.WallSeconds = time.Since(start).Seconds()
-	if len(res.Records) == 0 {
-		return nil, fmt.Errorf("attack: every victim failed: %s", strings.Join(res.Errors, "; "))
-	}
-	return res, nil
 }
 
 func formatList(xs []float64) string {

@@ -191,3 +191,36 @@ func TestExperimentConfigValidate(t *testing.T) {
 		t.Errorf("batch larger than the test set: %v", err)
 	}
 }
+
+// TestExperimentResumes: an attack experiment whose folder lost a victim (as a killed one would not have
+// written it) attacks only that victim again, and its table equals the uninterrupted one; a changed design
+// under the same folder is an error.
+func TestExperimentResumes(t *testing.T) {
+	trainSet, testSet := synthetic("train", 200, 1), synthetic("test", 60, 2)
+	cfg := tinyExperiment()
+	straight, err := Run(cfg, trainSet, testSet, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ResultsDir = t.TempDir()
+	if _, err := Run(cfg, trainSet, testSet, nil); err != nil {
+		t.Fatal(err)
+	}
+	victims, _ := filepath.Glob(filepath.Join(cfg.ResultsDir, "attack-runs", "*-seed*.json"))
+	if len(victims) != 2 {
+		t.Fatalf("victim files %v, want 2", victims)
+	}
+	_ = os.Remove(victims[0])
+	cfg.Parallel = 1
+	resumed, err := Run(cfg, trainSet, testSet, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := MarkdownTable(Summarize(resumed)), MarkdownTable(Summarize(straight)); a != b {
+		t.Errorf("resumed table\n%s\nuninterrupted\n%s", a, b)
+	}
+	cfg.Attack.Iterations++
+	if _, err := Run(cfg, trainSet, testSet, nil); err == nil || !strings.Contains(err.Error(), "another design (attack differ)") {
+		t.Errorf("changed design: %v", err)
+	}
+}
