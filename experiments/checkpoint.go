@@ -273,14 +273,17 @@ func (c *checkpointer) restoreMetricState(ctx *context.Context, trainer *train.T
 
 // restoreTrainableFlags marks as non-trainable, after a checkpoint is loaded (which does not store the
 // trainable flag), the variables that are state: those of the bio library, GoMLX's optimizers, RNG and step
-// (bio.RestoreTrainableFlags), and GoMLX's metrics (scope "/metrics": "mean", "count", "total", "weight").
+// (bio.RestoreTrainableFlags), GoMLX's metrics (scope "/metrics/<metric name>_uuid_<uuid>": "mean" and
+// "count" of moving averages, "total" and "weight" of means) and GoMLX's trainer (scope "/trainer", e.g.
+// "train_last_global_step"). It is the one place where commands restore the flags.
 func restoreTrainableFlags(ctx *context.Context) error {
 	if err := bio.RestoreTrainableFlags(ctx); err != nil {
 		return err
 	}
-	prefix := context.ScopeSeparator + metrics.Scope + context.ScopeSeparator
 	for v := range ctx.IterVariables() {
-		if v.Trainable && strings.HasPrefix(v.Scope()+context.ScopeSeparator, prefix) {
+		scope := v.Scope() + context.ScopeSeparator
+		if v.Trainable && (strings.HasPrefix(scope, context.ScopeSeparator+metrics.Scope+context.ScopeSeparator) ||
+			strings.HasPrefix(scope, train.TrainerAbsoluteScope+context.ScopeSeparator)) {
 			v.SetTrainable(false)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
 )
 
@@ -165,4 +166,46 @@ func TestNoIntactCheckpoint(t *testing.T) {
 	if left, _ := listCheckpoints(dir); len(left) != 2 {
 		t.Errorf("checkpoints left: %v", left)
 	}
+}
+
+// TestRestoreTrainableFlagsAfterLoad loads a run's checkpoint into a fresh context all at once (every
+// variable then comes back trainable, since checkpoints do not store the flag) and checks that
+// restoreTrainableFlags makes the state non-trainable (GoMLX's metric states under /metrics included) and
+// leaves exactly the model's weights and biases trainable.
+func TestRestoreTrainableFlagsAfterLoad(t *testing.T) {
+	trainSet, valSet := synthetic("train", 200, 21), synthetic("val", 100, 22)
+	cfgBio := PaperBioConfig()
+	cfgBio.FuzzyLearningRates = true
+	cfg := RunConfig{Variant: "fuzzy", Model: "fcnet", Width: 8, Seed: 4, Epochs: 1, LR: 0.3, BatchSize: 20, Bio: &cfgBio}
+	dir := filepath.Join(t.TempDir(), "ckpt")
+	if _, err := Run(cfg, trainSet, valSet, RunOptions{Checkpoint: dir}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	if _, err := checkpoints.Build(ctx).Dir(dir).Immediate().Done(); err != nil {
+		t.Fatal(err)
+	}
+	var metricVars []string
+	for v := range ctx.IterVariables() {
+		if !v.Trainable {
+			t.Fatalf("%s/%s loaded non-trainable: the premise of this test changed", v.Scope(), v.Name())
+		}
+	}
+	if err := restoreTrainableFlags(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for v := range ctx.IterVariables() {
+		model := strings.HasSuffix(v.Scope(), "/dense") && !strings.HasPrefix(v.Scope(), "/bio") &&
+			(v.Name() == "weights" || v.Name() == "biases")
+		if v.Trainable != model {
+			t.Errorf("%s/%s: trainable %v after restoreTrainableFlags", v.Scope(), v.Name(), v.Trainable)
+		}
+		if strings.HasPrefix(v.Scope(), "/metrics/") {
+			metricVars = append(metricVars, v.Scope()+"/"+v.Name())
+		}
+	}
+	if len(metricVars) == 0 {
+		t.Fatal("no metric variables in the checkpoint")
+	}
+	t.Logf("metric state variables: %v", metricVars)
 }
