@@ -28,10 +28,18 @@ demo: data
 attack: data
 	$(GO) run ./cmd/biotrain attack -out out/attack
 
-## test: vet and the whole test suite.
+## test: vet, the whole test suite (fuzz tests run their seed corpora), then the race detector (make race).
 test: data
 	$(GO) vet ./...
 	$(GO) test -timeout 25m ./...
+	$(MAKE) race
+
+## race: the race detector on the packages whose tests take their backend options from $GOMLX_BACKEND, with
+## GoMLX's sequential executor: its parallel one has a data race of its own (see the README, "Concurrency").
+## (bio and biolayers join once internal/testenv honours $GOMLX_BACKEND.)
+RACE_PACKAGES ?= ./experiments/... ./cmd/biotrain/
+race:
+	GOMLX_BACKEND=go:ops_sequential $(GO) test -race -count=1 -timeout 20m $(RACE_PACKAGES)
 
 ## fuzz: each fuzz test for FUZZTIME (default 30s); the closing note says how many inputs each tried.
 ## (make test runs their seed corpora, and the inputs that once failed, under testdata/fuzz.)

@@ -16,8 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego"
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/ui/commandline"
@@ -536,10 +535,7 @@ func TestConfigCommandLineSet(t *testing.T) {
 }
 
 func TestActivationByName(t *testing.T) {
-	backend, err := backends.NewWithConfig("go")
-	if err != nil {
-		t.Skipf("no Go backend: %v", err)
-	}
+	backend := testenv.Backend()
 	inputs := []float64{-2, -0.5, 0, 0.5, 7}
 	for _, tc := range []struct {
 		name string

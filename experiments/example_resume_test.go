@@ -9,7 +9,8 @@ import (
 	"github.com/bio-transformations/go-bio/experiments"
 	"github.com/bio-transformations/go-bio/internal/synth"
 	"github.com/bio-transformations/go-bio/models"
-	"github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
 	"github.com/gomlx/gomlx/pkg/ml/train"
@@ -20,7 +21,7 @@ import (
 // trainTo trains a converted FCNet up to global step `steps`, saving a checkpoint in dir every 5 steps and
 // resuming from the newest one there: the pattern of a training program of your own (see the README).
 func trainTo(dir string, steps int) (weights string, resumedFrom int64, err error) {
-	backend, err := simplego.New("")
+	backend, err := backends.New() // the Go backend, with the options of $GOMLX_BACKEND (e.g. "go:ops_sequential")
 	if err != nil {
 		return "", 0, err
 	}

@@ -2,6 +2,8 @@ package experiments
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
@@ -16,7 +18,8 @@ import (
 // benchmarks so that a variant means the same thing everywhere:
 //
 //   - its own Go backend (runs in parallel goroutines do not share one), created with
-//     RunOptions.BackendConfig;
+//     RunOptions.BackendConfig, or when that is empty with the options in $GOMLX_BACKEND after "go:" (GoMLX's
+//     convention, e.g. GOMLX_BACKEND=go:ops_sequential);
 //   - a fresh context whose initial seed is RunConfig.Seed;
 //   - the model of RunConfig.Model and Width (RunOptions.Models, default PaperModels);
 //   - plain SGD at RunConfig.LR without decay;
@@ -73,8 +76,12 @@ func NewTrainer(cfg RunConfig, opts RunOptions) (*Trainer, error) {
 		t.Optimizer = t.Mechanisms.Optimizer(t.Optimizer)
 		t.TrainMetrics = append(t.TrainMetrics, t.Mechanisms.Metrics()...)
 	}
-	if t.Backend, err = simplego.New(opts.BackendConfig); err != nil {
-		return nil, fmt.Errorf("run %q: creating the Go backend with config %q: %w", cfg.Variant, opts.BackendConfig, err)
+	config := opts.BackendConfig
+	if env, ok := strings.CutPrefix(os.Getenv(backends.ConfigEnvVar), "go:"); ok && config == "" {
+		config = env
+	}
+	if t.Backend, err = simplego.New(config); err != nil {
+		return nil, fmt.Errorf("run %q: creating the Go backend with config %q: %w", cfg.Variant, config, err)
 	}
 	return t, nil
 }
