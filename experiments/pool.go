@@ -70,8 +70,8 @@ func OpenResultStore(dir, kind string, design any) (*ResultStore, error) {
 		return nil, err
 	}
 	if diff := jsonFieldsDiffer(have, want); len(diff) > 0 {
-		return nil, fmt.Errorf("%s: %q holds the results of another design (%s differ): choose another output folder, or remove %q to start over",
-			kind, dir, strings.Join(diff, ", "), s.dir)
+		return nil, fmt.Errorf("output folder %q holds the results of another design (%s differ): choose another output folder, or remove %q to start over",
+			dir, strings.Join(diff, ", "), s.dir)
 	}
 	return s, nil
 }
