@@ -97,7 +97,7 @@ func openCheckpoint(ctx *context.Context, cfg RunConfig, opts RunOptions) (*chec
 			cfg.Variant, opts.Checkpoint)
 	}
 	if opts.Resume {
-		if err := setAsideDamaged(opts.Checkpoint, opts.Log); err != nil {
+		if err := setAsideDamaged(opts.Checkpoint, opts.Notes); err != nil {
 			return nil, fmt.Errorf("run %q: %w", cfg.Variant, err)
 		}
 	}

@@ -124,8 +124,10 @@ type RunOptions struct {
 	Stop <-chan struct{}
 	// Progress attaches GoMLX's command-line progress bar (steps, loss, accuracy, ETA).
 	Progress bool
-	// Log, when not nil, receives one line per evaluation, and notes about the checkpoints.
+	// Log, when not nil, receives one line per evaluation.
 	Log io.Writer
+	// Notes, when not nil, receives notes about the checkpoints (damaged ones set aside when resuming).
+	Notes io.Writer
 	// BackendConfig is passed to the Go backend (simplego.New), e.g. "ops_sequential" or "dotgeneral_small";
 	// empty uses its defaults.
 	BackendConfig string

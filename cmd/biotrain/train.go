@@ -208,7 +208,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	stop, caught, release := stopOnSignal()
 	defer release()
 	opts := experiments.RunOptions{Checkpoint: o.checkpoint, KeepCheckpoints: o.keep, SaveEverySteps: o.saveSteps,
-		SaveEvery: o.saveEvery, Resume: o.resume, Stop: stop, Progress: o.progress, BackendConfig: o.backendConfig, Log: stderr}
+		SaveEvery: o.saveEvery, Resume: o.resume, Stop: stop, Progress: o.progress, BackendConfig: o.backendConfig, Notes: stderr}
 	if !o.progress {
 		opts.Log = stdout // One line per evaluation; with the progress bar they are printed at the end instead.
 	}
