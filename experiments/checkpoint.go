@@ -227,6 +227,9 @@ func checkDataFile(path string, want int) error {
 	const header = "gomlx_checkpoints" // then a length byte and the compression's name: "\x04gzip"
 	head := make([]byte, len(header)+5)
 	n, _ := io.ReadFull(f, head)
+	if n == 0 {
+		return fmt.Errorf("checkpoint data %q: empty file", path) // GoMLX cannot read its header
+	}
 	var r io.Reader = io.MultiReader(bytes.NewReader(head[:n]), f)
 	if n >= len(header) && string(head[:len(header)]) == header {
 		if string(head[len(header):n]) != "\x04gzip" {
