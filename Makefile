@@ -10,7 +10,7 @@ GOMNIST_VERSION := v0.0.0-20150320212226-2fbe10d0fa63
 
 GO ?= go
 
-.PHONY: all build data demo attack test cover bench bench-json bench-side-by-side compare-full clean build-xla vet-xla test-xla gpu-check
+.PHONY: all build data demo attack test fuzz race cover bench bench-json bench-side-by-side compare-full clean build-xla vet-xla test-xla gpu-check
 
 all: build
 
@@ -30,10 +30,35 @@ attack: data
 	$(GO) run ./cmd/biotrain attack -out out/attack
 
 ## test: vet and build also with -tags xla (the XLA backend compiled in, no plugin needed; ~1 minute more
-## with a cold build cache, seconds with a warm one) and the whole test suite.
+## with a cold build cache, seconds with a warm one), the whole test suite (fuzz tests run their seed
+## corpora), then the race detector (make race).
 test: data vet-xla build-xla
 	$(GO) vet ./...
 	$(GO) test -timeout 25m ./...
+	$(MAKE) race
+
+## race: the race detector on the packages whose tests take their backend options from $GOMLX_BACKEND, with
+## GoMLX's sequential executor: its parallel one has a data race of its own (see the README, "Concurrency").
+RACE_PACKAGES ?= ./bio/ ./biolayers/ ./experiments/... ./cmd/biotrain/
+race:
+	GOMLX_BACKEND=go:ops_sequential $(GO) test -race -count=1 -timeout 20m $(RACE_PACKAGES)
+
+## fuzz: each fuzz test for FUZZTIME (default 30s); the closing note says how many inputs each tried.
+## (make test runs their seed corpora, and the inputs that once failed, under testdata/fuzz.)
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./datasets/idx/:FuzzReadMaybeGzip ./bio/:FuzzConfigFromJSON ./bio/:FuzzConfigUpdate \
+	./experiments/:FuzzCheckCheckpoint ./cmd/biotrain/:FuzzTrainFlags
+fuzz:
+	@log=$$(mktemp); notes=""; \
+	for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz: $$fn ($$pkg) for $(FUZZTIME)"; \
+		if ! $(GO) test $$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) > $$log 2>&1; then \
+			cat $$log; rm -f $$log; exit 1; \
+		fi; \
+		n=$$(grep -o 'execs: [0-9]*' $$log | tail -1 | cut -d' ' -f2); \
+		notes="$$notes\n  $$fn: $${n:-?} inputs in $(FUZZTIME), no failure"; \
+	done; rm -f $$log; printf "fuzz: done$$notes\n"
 
 ## build-xla: build everything with the XLA backend compiled in (cgo; ~1 minute with a cold build cache).
 build-xla:

@@ -3,6 +3,9 @@ package bio
 // Reading, writing and validating a Config: from a map or JSON object with the reference package's
 // snake_case names (BioConverter.from_dict / get_config / update_config), and to and from GoMLX context
 // parameters ("bio_" + the same names), so that `-set bio_<name>=<value>` on the command line works.
+//
+// Values are decoded per key by encoding/json into the field itself (the enums through their
+// UnmarshalText), so each bad key gives its own *ConfigFieldError and every problem is reported at once.
 
 import (
 	"bytes"
@@ -13,7 +16,6 @@ import (
 	"math"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -23,53 +25,102 @@ import (
 )
 
 // ParamPrefix is the prefix of context-parameter keys: "bio_" + the reference snake_case name.
-// E.g. the context parameter of Config.DampeningFactor is "bio_dampening_factor".
+// E.g. the context parameter of Config.DampeningFactor is ParamDampeningFactor, "bio_dampening_factor".
 const ParamPrefix = "bio_"
 
-// configKeyAliases maps accepted alternative keys to the canonical (json tag) key.
-// "fuzzy_lr_layer_total" is the name used in the reference's issue text.
-var configKeyAliases = map[string]string{
-	"fuzzy_lr_layer_total": "fuzzy_lr_total_layers",
-}
-
-// Keys whose string values get special parsing.
+// The context-parameter keys of the Config fields, one per field (ParamPrefix + the field's json key), as
+// read by Config.FromContext and written by Config.SetToContext; e.g. on the command line of a GoMLX
+// program: -set "bio_fuzzy_learning_rate_factor_nu=0.09;bio_crystallize=true".
 const (
-	cfgKeyActivation   = "weight_splitting_activation_function"
-	cfgKeyDistribution = "fuzzy_lr_distribution"
-	cfgKeyFactorMode   = "factor_mode"
+	ParamWeightSplittingActivation = "bio_weight_splitting_activation_function" // Config.WeightSplittingActivation
+	ParamFuzzyLearningRateFactorNu = "bio_fuzzy_learning_rate_factor_nu"        // Config.FuzzyLearningRateFactorNu
+	ParamDampeningFactor           = "bio_dampening_factor"                     // Config.DampeningFactor
+	ParamCrystalThresh             = "bio_crystal_thresh"                       // Config.CrystalThresh
+	ParamRejuvenationParameterDre  = "bio_rejuvenation_parameter_dre"           // Config.RejuvenationParameterDre
+	ParamWeightSplittingGamma      = "bio_weight_splitting_Gamma"               // Config.WeightSplittingGamma
+	ParamBaseLR                    = "bio_base_lr"                              // Config.BaseLR
+	ParamStabilityFactor           = "bio_stability_factor"                     // Config.StabilityFactor
+	ParamLRVariability             = "bio_lr_variability"                       // Config.LRVariability
+	ParamFuzzyLRDistribution       = "bio_fuzzy_lr_distribution"                // Config.FuzzyLRDistribution
+	ParamFuzzyLRMin                = "bio_fuzzy_lr_min"                         // Config.FuzzyLRMin
+	ParamFuzzyLRMax                = "bio_fuzzy_lr_max"                         // Config.FuzzyLRMax
+	ParamFuzzyLRDynamic            = "bio_fuzzy_lr_dynamic"                     // Config.FuzzyLRDynamic
+	ParamFuzzyLRDecay              = "bio_fuzzy_lr_decay"                       // Config.FuzzyLRDecay
+	ParamFuzzyLRUpdateFreq         = "bio_fuzzy_lr_update_freq"                 // Config.FuzzyLRUpdateFreq
+	ParamFuzzyLRLayerIndex         = "bio_fuzzy_lr_layer_index"                 // Config.FuzzyLRLayerIndex
+	ParamFuzzyLRTotalLayers        = "bio_fuzzy_lr_total_layers"                // Config.FuzzyLRTotalLayers
+	ParamSynapticScalingGamma      = "bio_synaptic_scaling_gamma"               // Config.SynapticScalingGamma
+	ParamSynapticScalingTarget     = "bio_synaptic_scaling_target"              // Config.SynapticScalingTarget
+	ParamSynapticScalingMomentum   = "bio_synaptic_scaling_momentum"            // Config.SynapticScalingMomentum
+	ParamL1Lambda                  = "bio_l1_lambda"                            // Config.L1Lambda
+	ParamRejuvenationPeriod        = "bio_rejuvenation_period"                  // Config.RejuvenationPeriod
+	ParamFactorMode                = "bio_factor_mode"                          // Config.FactorMode
+	ParamFuzzyLearningRates        = "bio_fuzzy_learning_rates"                 // Config.FuzzyLearningRates
+	ParamRejuvenation              = "bio_rejuvenate_weights"                   // Config.RejuvenateWeights
+	ParamCrystallization           = "bio_crystallize"                          // Config.Crystallize
+	ParamVolumeDependentLR         = "bio_volume_dependent_lr"                  // Config.VolumeDependentLR
+	ParamSynapticScaling           = "bio_scale_grad"                           // Config.ScaleGrad
+	ParamL1Regularization          = "bio_l1_reg"                               // Config.L1Reg
+	ParamApplyDalesPrinciple       = "bio_apply_dales_principle"                // Config.ApplyDalesPrinciple
+	ParamSeed                      = "bio_seed"                                 // Config.Seed
+)
+
+// Keys with their own treatment: an alias ("fuzzy_lr_layer_total", the name in the reference's issue text)
+// and the activation, whose null means identity.
+const (
+	cfgKeyAlias      = "fuzzy_lr_layer_total"
+	cfgKeyActivation = "weight_splitting_activation_function"
 )
 
 // cfgField describes one field of Config, discovered from its json tag.
 type cfgField struct {
 	name  string // json tag: the reference's snake_case name.
 	index []int  // field index in Config (reflect.Value.FieldByIndex), through the embedded Mechanisms.
-	kind  reflect.Kind
+	want  string // what a value must be, for type errors.
 }
 
 // cfgFields lists the fields of Config in declaration order; cfgFieldByName indexes them by name.
 var cfgFields, cfgFieldByName = cfgBuildFields()
 
 func cfgBuildFields() ([]cfgField, map[string]cfgField) {
-	t := reflect.TypeFor[Config]()
 	var fields []cfgField
 	byName := make(map[string]cfgField)
-	for _, f := range reflect.VisibleFields(t) {
-		if f.Anonymous {
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[Config]()) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous || name == "" || name == "-" || !f.IsExported() {
 			continue // the embedded Mechanisms: its fields are visited themselves
 		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
-			continue
+		cf := cfgField{name: name, index: f.Index, want: "a string"}
+		switch {
+		case f.Type == reflect.TypeFor[Distribution]():
+			cf.want = "one of " + cfgJoin(Distributions)
+		case f.Type == reflect.TypeFor[FactorMode]():
+			cf.want = fmt.Sprintf("%q or %q", FactorsOnGradient, FactorsOnUpdate)
+		case name == cfgKeyActivation:
+			cf.want = "one of " + cfgJoin(activationNames)
+		case f.Type.Kind() == reflect.Bool:
+			cf.want = "true or false"
+		case f.Type.Kind() == reflect.Float64:
+			cf.want = "a number"
+		case f.Type.Kind() == reflect.Int || f.Type.Kind() == reflect.Int64:
+			cf.want = "a whole number"
 		}
-		cf := cfgField{name: name, index: f.Index, kind: f.Type.Kind()}
 		fields = append(fields, cf)
 		byName[name] = cf
 	}
 	return fields, byName
 }
 
+func cfgJoin[T ~string](names []T) string {
+	s := make([]string, len(names))
+	for i, n := range names {
+		s[i] = string(n)
+	}
+	return strings.Join(s, ", ")
+}
+
 // ConfigKeys returns the accepted keys (the reference's snake_case names), in Config's field order.
-// Aliases (e.g. "fuzzy_lr_layer_total") are accepted too but not listed.
+// The alias "fuzzy_lr_layer_total" (for "fuzzy_lr_total_layers") is accepted too but not listed.
 func ConfigKeys() []string {
 	keys := make([]string, len(cfgFields))
 	for i, f := range cfgFields {
@@ -78,66 +129,113 @@ func ConfigKeys() []string {
 	return keys
 }
 
-// ConfigFieldError is the error for one bad configuration value: the field (the reference's name), the
-// value given and the rule it breaks. Validate, ConfigFromMap, ConfigFromJSON, Update and ConfigFromContext
-// return one, or several joined with errors.Join; use errors.As to inspect them.
+// ConfigFieldError is the error for one bad configuration value: the field (the reference's name, or the
+// context parameter's name), the value given and the rule it breaks. Validate, ConfigFromMap,
+// ConfigFromJSON, Update and FromContext return one, or several joined with errors.Join; use errors.As to
+// inspect them.
 type ConfigFieldError struct {
-	Field string // Reference (json) name of the field, or the unknown key.
+	Field string // Reference (json) name of the field, the context parameter, or the unknown key.
 	Value any    // Offending value.
 	Rule  string // What is required, e.g. "must be in (0, 1)".
 }
 
 // Error formats as `bio: dampening_factor = 1.5: must be in (0, 1)`.
 func (e *ConfigFieldError) Error() string {
-	return fmt.Sprintf("bio: %s = %s: %s", e.Field, cfgFormatValue(e.Value), e.Rule)
-}
-
-func cfgFormatValue(v any) string {
-	switch x := v.(type) {
+	var value string
+	switch x := e.Value.(type) {
 	case nil:
-		return "null"
-	case string:
-		return strconv.Quote(x)
-	case Distribution:
-		return strconv.Quote(string(x))
-	case FactorMode:
-		return strconv.Quote(string(x))
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
+		value = "null"
+	case string, Distribution, FactorMode:
+		value = fmt.Sprintf("%q", x)
 	case float32:
-		return strconv.FormatFloat(float64(x), 'g', -1, 32)
-	case bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, json.Number:
-		return fmt.Sprint(x)
+		value = strconv.FormatFloat(float64(x), 'g', -1, 32)
 	default:
-		return fmt.Sprintf("%v (%T)", x, x)
+		value = fmt.Sprint(x)
 	}
+	field := e.Field
+	if field == "" {
+		field = `""`
+	}
+	return fmt.Sprintf("bio: %s = %s: %s", field, value, e.Rule)
 }
 
 func cfgErr(field string, value any, format string, args ...any) error {
 	return &ConfigFieldError{Field: field, Value: value, Rule: fmt.Sprintf(format, args...)}
 }
 
+// UnmarshalText implements encoding.TextUnmarshaler (so encoding/json and flag.TextVar parse the name). Names
+// are case-insensitive; the Python enum spelling "Distribution.UNIFORM" and "-" for "_" are accepted.
+func (d *Distribution) UnmarshalText(text []byte) error {
+	name := Distribution(cfgEnumName(string(text)))
+	if !slices.Contains(Distributions, name) {
+		return cfgErr("fuzzy_lr_distribution", string(text), "must be one of %s", cfgJoin(Distributions))
+	}
+	*d = name
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Distribution) MarshalText() ([]byte, error) { return []byte(d), nil }
+
+// ParseDistribution parses a distribution name, as Distribution.UnmarshalText does.
+func ParseDistribution(s string) (Distribution, error) {
+	var d Distribution
+	err := d.UnmarshalText([]byte(s))
+	return d, err
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: "gradient" or "update", case-insensitively (also
+// "FactorMode.GRADIENT").
+func (m *FactorMode) UnmarshalText(text []byte) error {
+	mode := FactorMode(cfgEnumName(string(text)))
+	if mode != FactorsOnGradient && mode != FactorsOnUpdate {
+		return cfgErr("factor_mode", string(text), "must be %q or %q", FactorsOnGradient, FactorsOnUpdate)
+	}
+	*m = mode
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (m FactorMode) MarshalText() ([]byte, error) { return []byte(m), nil }
+
+// cfgEnumName normalises an enum name: lower case, no Python class prefix ("Distribution."), "_" for "-".
+func cfgEnumName(s string) string {
+	name := strings.ToLower(strings.TrimSpace(s))
+	if i := strings.LastIndex(name, "."); i >= 0 {
+		name = name[i+1:]
+	}
+	return strings.ReplaceAll(name, "-", "_")
+}
+
+// ActivationName is the name of a weight-splitting activation (Config.WeightSplittingActivation). Its
+// UnmarshalText accepts the spellings a Python user may write and stores the canonical name, so it serves
+// flag.TextVar: fs.TextVar((*bio.ActivationName)(&cfg.WeightSplittingActivation), ...).
+type ActivationName string
+
+// UnmarshalText implements encoding.TextUnmarshaler; see ActivationByName for the accepted names.
+func (a *ActivationName) UnmarshalText(text []byte) error {
+	canonical, ok := normalizeActivationName(string(text))
+	if !ok {
+		return cfgErr(cfgKeyActivation, string(text), "must be one of %s", cfgJoin(activationNames))
+	}
+	*a = ActivationName(canonical)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (a ActivationName) MarshalText() ([]byte, error) { return []byte(a), nil }
+
 // activationNames are the accepted values of Config.WeightSplittingActivation, in canonical form.
 var activationNames = []string{"identity", "relu", "relu6", "tanh", "sigmoid", "leaky_relu", "gelu", "silu", "elu"}
 
 // activationAliases maps normalized alternative spellings to canonical names.
-var activationAliases = map[string]string{
-	"":          "identity",
-	"none":      "identity",
-	"linear":    "identity",
-	"leakyrelu": "leaky_relu",
-	"swish":     "silu",
-}
+var activationAliases = map[string]string{"": "identity", "none": "identity", "linear": "identity",
+	"leakyrelu": "leaky_relu", "swish": "silu"}
 
 // normalizeActivationName lower-cases name and accepts the spellings a Python user may write: "ReLU",
 // "torch.nn.ReLU()", "F.relu", "LeakyReLU()", "Identity()" (the reference's default) or "none".
 func normalizeActivationName(name string) (string, bool) {
-	s := strings.ToLower(strings.TrimSpace(name))
-	s = strings.TrimSuffix(s, "()")
-	if i := strings.LastIndex(s, "."); i >= 0 {
-		s = s[i+1:]
-	}
-	s = strings.ReplaceAll(s, "-", "_")
+	s := cfgEnumName(strings.TrimSuffix(strings.TrimSpace(name), "()"))
 	if alias, ok := activationAliases[s]; ok {
 		s = alias
 	}
@@ -149,70 +247,23 @@ func normalizeActivationName(name string) (string, bool) {
 // PyTorch's defaults: leaky_relu has negative slope 0.01, gelu is the exact (erf) form, elu has α = 1, and
 // relu6 is min(max(x, 0), 6).
 func ActivationByName(name string) (func(*graph.Node) *graph.Node, error) {
-	canonical, ok := normalizeActivationName(name)
-	if !ok {
-		return nil, cfgErr(cfgKeyActivation, name, "must be one of %s", strings.Join(activationNames, ", "))
+	var a ActivationName
+	if err := a.UnmarshalText([]byte(name)); err != nil {
+		return nil, err
 	}
-	switch canonical {
-	case "identity":
-		return func(x *graph.Node) *graph.Node { return x }, nil
-	case "relu":
-		return activations.Relu, nil
-	case "relu6":
-		return func(x *graph.Node) *graph.Node { return graph.MinScalar(graph.MaxScalar(x, 0.0), 6.0) }, nil
-	case "tanh":
-		return graph.Tanh, nil
-	case "sigmoid":
-		return graph.Sigmoid, nil
-	case "leaky_relu":
-		return func(x *graph.Node) *graph.Node { return activations.LeakyReluWithAlpha(x, 0.01) }, nil
-	case "gelu":
-		return activations.Gelu, nil
-	case "silu":
-		return activations.Swish, nil
-	case "elu":
-		return func(x *graph.Node) *graph.Node {
+	return map[ActivationName]func(*graph.Node) *graph.Node{
+		"identity":   func(x *graph.Node) *graph.Node { return x },
+		"relu":       activations.Relu,
+		"relu6":      func(x *graph.Node) *graph.Node { return graph.MinScalar(graph.MaxScalar(x, 0.0), 6.0) },
+		"tanh":       graph.Tanh,
+		"sigmoid":    graph.Sigmoid,
+		"leaky_relu": func(x *graph.Node) *graph.Node { return activations.LeakyReluWithAlpha(x, 0.01) },
+		"gelu":       activations.Gelu,
+		"silu":       activations.Swish,
+		"elu": func(x *graph.Node) *graph.Node {
 			return graph.Where(graph.GreaterThan(x, graph.ScalarZero(x.Graph(), x.DType())), x, graph.Expm1(x))
-		}, nil
-	}
-	return nil, cfgErr(cfgKeyActivation, name, "must be one of %s", strings.Join(activationNames, ", "))
-}
-
-// ParseDistribution parses a distribution name, case-insensitively. It accepts "uniform", "UNIFORM" and the
-// Python enum spelling "Distribution.UNIFORM"; "-" may be written for "_" ("layer-adaptive").
-func ParseDistribution(s string) (Distribution, error) {
-	name := strings.ToLower(strings.TrimSpace(s))
-	if i := strings.LastIndex(name, "."); i >= 0 {
-		name = name[i+1:]
-	}
-	name = strings.ReplaceAll(name, "-", "_")
-	for _, d := range Distributions {
-		if string(d) == name {
-			return d, nil
-		}
-	}
-	return "", cfgErr(cfgKeyDistribution, s, "must be one of %s", cfgJoinDistributions())
-}
-
-func cfgJoinDistributions() string {
-	names := make([]string, len(Distributions))
-	for i, d := range Distributions {
-		names[i] = string(d)
-	}
-	return strings.Join(names, ", ")
-}
-
-// cfgParseFactorMode parses "gradient" or "update", case-insensitively (also "FactorMode.GRADIENT").
-func cfgParseFactorMode(s string) (FactorMode, error) {
-	name := strings.ToLower(strings.TrimSpace(s))
-	if i := strings.LastIndex(name, "."); i >= 0 {
-		name = name[i+1:]
-	}
-	switch FactorMode(name) {
-	case FactorsOnGradient, FactorsOnUpdate:
-		return FactorMode(name), nil
-	}
-	return "", cfgErr(cfgKeyFactorMode, s, "must be %q or %q", FactorsOnGradient, FactorsOnUpdate)
+		},
+	}[a], nil
 }
 
 // uniformBased reports whether distribution d draws s = 1 + ν·(something in [−1, 1]), so that ν > 1 would
@@ -242,90 +293,70 @@ func (d Distribution) uniformBased() bool {
 //     of Distributions.
 func (c Config) Validate() error {
 	var errs []error
-	add := func(err error) { errs = append(errs, err) }
-
-	// Floats: all must be finite; then each its own range.
-	type floatRule struct {
-		name string
-		v    float64
-		ok   func(float64) bool
-		rule string
-	}
-	nuMax := math.Inf(1)
-	nuRule := "must be ≥ 0"
-	if c.FuzzyLRDistribution.uniformBased() {
-		nuMax = 1
-		nuRule = fmt.Sprintf("must be in [0, 1] for distribution %q", c.FuzzyLRDistribution)
-	}
-	floats := []floatRule{
-		{"fuzzy_learning_rate_factor_nu", c.FuzzyLearningRateFactorNu, func(v float64) bool { return v >= 0 && v <= nuMax }, nuRule},
-		{"dampening_factor", c.DampeningFactor, func(v float64) bool { return v > 0 && v < 1 }, "must be in (0, 1)"},
-		{"crystal_thresh", c.CrystalThresh, func(v float64) bool { return v >= 0 }, "must be ≥ 0"},
-		{"rejuvenation_parameter_dre", c.RejuvenationParameterDre, func(v float64) bool { return v > 0 }, "must be > 0"},
-		{"base_lr", c.BaseLR, func(v float64) bool { return v >= 0 }, "must be ≥ 0"},
-		{"stability_factor", c.StabilityFactor, func(v float64) bool { return v >= 0 }, "must be ≥ 0"},
-		{"lr_variability", c.LRVariability, func(v float64) bool { return v >= 0 }, "must be ≥ 0"},
-		{"fuzzy_lr_min", c.FuzzyLRMin, func(v float64) bool { return v > 0 }, "must be > 0"},
-		{"fuzzy_lr_max", c.FuzzyLRMax, func(v float64) bool { return v >= c.FuzzyLRMin },
-			fmt.Sprintf("must be ≥ fuzzy_lr_min (%s)", cfgFormatValue(c.FuzzyLRMin))},
-		{"fuzzy_lr_decay", c.FuzzyLRDecay, func(v float64) bool { return v > 0 && v <= 1 }, "must be in (0, 1]"},
-		{"synaptic_scaling_gamma", c.SynapticScalingGamma, func(v float64) bool { return v >= 0 }, "must be ≥ 0"},
-		{"synaptic_scaling_target", c.SynapticScalingTarget, func(float64) bool { return true }, ""},
-		{"synaptic_scaling_momentum", c.SynapticScalingMomentum, func(v float64) bool { return v >= 0 && v < 1 }, "must be in [0, 1)"},
-		{"l1_lambda", c.L1Lambda, func(v float64) bool { return v >= 0 }, "must be ≥ 0"},
-	}
-	for _, f := range floats {
-		switch {
-		case math.IsNaN(f.v) || math.IsInf(f.v, 0):
-			add(cfgErr(f.name, f.v, "must be a finite number"))
-		case f.name == "fuzzy_lr_max" && (math.IsNaN(c.FuzzyLRMin) || math.IsInf(c.FuzzyLRMin, 0)):
-			// Already reported on fuzzy_lr_min.
-		case !f.ok(f.v):
-			add(cfgErr(f.name, f.v, "%s", f.rule))
+	check := func(ok bool, name string, value any, format string, args ...any) {
+		if !ok {
+			errs = append(errs, cfgErr(name, value, format, args...))
 		}
 	}
-
-	// Integers.
-	if c.WeightSplittingGamma < 0 {
-		add(cfgErr("weight_splitting_Gamma", c.WeightSplittingGamma, "must be ≥ 0 (0 or 1 disables weight splitting)"))
+	nuOK, nuRule := c.FuzzyLearningRateFactorNu >= 0, "must be ≥ 0"
+	if c.FuzzyLRDistribution.uniformBased() {
+		nuOK, nuRule = nuOK && c.FuzzyLearningRateFactorNu <= 1,
+			fmt.Sprintf("must be in [0, 1] for distribution %q", c.FuzzyLRDistribution)
 	}
-	if c.FuzzyLRUpdateFreq < 1 {
-		add(cfgErr("fuzzy_lr_update_freq", c.FuzzyLRUpdateFreq, "must be ≥ 1"))
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	floats := []struct {
+		name string
+		v    float64
+		ok   bool
+		rule string
+	}{
+		{"fuzzy_learning_rate_factor_nu", c.FuzzyLearningRateFactorNu, nuOK, nuRule},
+		{"dampening_factor", c.DampeningFactor, c.DampeningFactor > 0 && c.DampeningFactor < 1, "must be in (0, 1)"},
+		{"crystal_thresh", c.CrystalThresh, c.CrystalThresh >= 0, "must be ≥ 0"},
+		{"rejuvenation_parameter_dre", c.RejuvenationParameterDre, c.RejuvenationParameterDre > 0, "must be > 0"},
+		{"base_lr", c.BaseLR, c.BaseLR >= 0, "must be ≥ 0"},
+		{"stability_factor", c.StabilityFactor, c.StabilityFactor >= 0, "must be ≥ 0"},
+		{"lr_variability", c.LRVariability, c.LRVariability >= 0, "must be ≥ 0"},
+		{"fuzzy_lr_min", c.FuzzyLRMin, c.FuzzyLRMin > 0, "must be > 0"},
+		{"fuzzy_lr_max", c.FuzzyLRMax, c.FuzzyLRMax >= c.FuzzyLRMin || !finite(c.FuzzyLRMin),
+			fmt.Sprintf("must be ≥ fuzzy_lr_min (%g)", c.FuzzyLRMin)},
+		{"fuzzy_lr_decay", c.FuzzyLRDecay, c.FuzzyLRDecay > 0 && c.FuzzyLRDecay <= 1, "must be in (0, 1]"},
+		{"synaptic_scaling_gamma", c.SynapticScalingGamma, c.SynapticScalingGamma >= 0, "must be ≥ 0"},
+		{"synaptic_scaling_target", c.SynapticScalingTarget, true, ""},
+		{"synaptic_scaling_momentum", c.SynapticScalingMomentum,
+			c.SynapticScalingMomentum >= 0 && c.SynapticScalingMomentum < 1, "must be in [0, 1)"},
+		{"l1_lambda", c.L1Lambda, c.L1Lambda >= 0, "must be ≥ 0"},
 	}
-	if c.RejuvenationPeriod < 1 {
-		add(cfgErr("rejuvenation_period", c.RejuvenationPeriod, "must be ≥ 1"))
+	for _, f := range floats {
+		if !finite(f.v) {
+			check(false, f.name, f.v, "must be a finite number")
+		} else {
+			check(f.ok, f.name, f.v, "%s", f.rule)
+		}
 	}
+	check(c.WeightSplittingGamma >= 0, "weight_splitting_Gamma", c.WeightSplittingGamma,
+		"must be ≥ 0 (0 or 1 disables weight splitting)")
+	check(c.FuzzyLRUpdateFreq >= 1, "fuzzy_lr_update_freq", c.FuzzyLRUpdateFreq, "must be ≥ 1")
+	check(c.RejuvenationPeriod >= 1, "rejuvenation_period", c.RejuvenationPeriod, "must be ≥ 1")
 	indexOK, totalOK := c.FuzzyLRLayerIndex >= -1, c.FuzzyLRTotalLayers == -1 || c.FuzzyLRTotalLayers >= 1
-	if !indexOK {
-		add(cfgErr("fuzzy_lr_layer_index", c.FuzzyLRLayerIndex, "must be ≥ 0, or -1 (set by the converter)"))
-	}
-	if !totalOK {
-		add(cfgErr("fuzzy_lr_total_layers", c.FuzzyLRTotalLayers, "must be ≥ 1, or -1 (set by the converter)"))
-	}
-	if indexOK && totalOK && c.FuzzyLRLayerIndex >= 0 && c.FuzzyLRTotalLayers >= 1 &&
-		c.FuzzyLRLayerIndex >= c.FuzzyLRTotalLayers {
-		add(cfgErr("fuzzy_lr_layer_index", c.FuzzyLRLayerIndex, "must be < fuzzy_lr_total_layers (%d)",
-			c.FuzzyLRTotalLayers))
-	}
-
-	// Names.
-	if _, ok := normalizeActivationName(c.WeightSplittingActivation); !ok {
-		add(cfgErr(cfgKeyActivation, c.WeightSplittingActivation, "must be one of %s",
-			strings.Join(activationNames, ", ")))
-	}
-	if !slices.Contains(Distributions, c.FuzzyLRDistribution) {
-		add(cfgErr(cfgKeyDistribution, c.FuzzyLRDistribution, "must be one of %s", cfgJoinDistributions()))
-	}
-	if c.FactorMode != FactorsOnGradient && c.FactorMode != FactorsOnUpdate {
-		add(cfgErr(cfgKeyFactorMode, c.FactorMode, "must be %q or %q", FactorsOnGradient, FactorsOnUpdate))
-	}
+	check(indexOK, "fuzzy_lr_layer_index", c.FuzzyLRLayerIndex, "must be ≥ 0, or -1 (set by the converter)")
+	check(totalOK, "fuzzy_lr_total_layers", c.FuzzyLRTotalLayers, "must be ≥ 1, or -1 (set by the converter)")
+	check(!indexOK || !totalOK || c.FuzzyLRLayerIndex < 0 || c.FuzzyLRTotalLayers < 1 ||
+		c.FuzzyLRLayerIndex < c.FuzzyLRTotalLayers, "fuzzy_lr_layer_index", c.FuzzyLRLayerIndex,
+		"must be < fuzzy_lr_total_layers (%d)", c.FuzzyLRTotalLayers)
+	_, activationOK := normalizeActivationName(c.WeightSplittingActivation)
+	check(activationOK, cfgKeyActivation, c.WeightSplittingActivation, "must be one of %s", cfgJoin(activationNames))
+	check(slices.Contains(Distributions, c.FuzzyLRDistribution), "fuzzy_lr_distribution", c.FuzzyLRDistribution,
+		"must be one of %s", cfgJoin(Distributions))
+	check(c.FactorMode == FactorsOnGradient || c.FactorMode == FactorsOnUpdate, "factor_mode", c.FactorMode,
+		"must be %q or %q", FactorsOnGradient, FactorsOnUpdate)
 	return errors.Join(errs...)
 }
 
 // ConfigFromMap returns DefaultConfig() with the given keys applied, validated: the equivalent of the
 // reference's BioConverter.from_dict. Keys are the reference's snake_case names (see ConfigKeys; the alias
 // "fuzzy_lr_layer_total" is accepted); values may be Go numbers of any type (ints must be whole: 2.0 is fine,
-// 2.5 is not), bools, strings (parsed for numbers and bools), json.Number, Distribution or FactorMode.
+// 2.5 is not), bools, json.Number, or strings for the names (distribution, factor mode, activation).
 // weight_splitting_activation_function may be nil (identity). Unknown keys are errors naming the key.
 // On error it returns the zero Config and all the problems found (bad types and names, unknown keys, and
 // the range checks of Validate on the fields that could be set).
@@ -362,18 +393,12 @@ func (c Config) ToMap() map[string]any {
 	m := make(map[string]any, len(cfgFields))
 	for _, f := range cfgFields {
 		fv := v.FieldByIndex(f.index)
-		switch f.kind {
-		case reflect.Float32, reflect.Float64:
-			m[f.name] = fv.Float()
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32:
+		switch fv.Kind() {
+		case reflect.Int:
 			m[f.name] = int(fv.Int())
-		case reflect.Int64:
-			m[f.name] = fv.Int()
-		case reflect.Bool:
-			m[f.name] = fv.Bool()
 		case reflect.String:
 			m[f.name] = fv.String()
-		default:
+		default: // float64, int64, bool
 			m[f.name] = fv.Interface()
 		}
 	}
@@ -384,34 +409,51 @@ func (c Config) ToMap() map[string]any {
 // ConfigFromMap for the accepted keys and values. On error it returns c itself, unchanged, and every problem
 // found (unknown keys, bad types, out-of-range values).
 func (c Config) Update(m map[string]any) (Config, error) {
+	return c.update(m, "")
+}
+
+// update is Update with errors naming prefix + the key (prefix is ParamPrefix for context parameters).
+func (c Config) update(m map[string]any, prefix string) (Config, error) {
 	updated := c
 	var errs []error
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	})
 	for _, key := range keys {
 		name := key
-		if canonical, ok := configKeyAliases[key]; ok {
-			if _, both := m[canonical]; both {
-				errs = append(errs, cfgErr(key, m[key], "is an alias of %q, which is also given: give only one", canonical))
+		if key == cfgKeyAlias {
+			name = "fuzzy_lr_total_layers"
+			if _, both := m[name]; both {
+				errs = append(errs, cfgErr(prefix+key, m[key], "is an alias of %q, which is also given: give only one", prefix+name))
 				continue
 			}
-			name = canonical
 		}
 		f, ok := cfgFieldByName[name]
 		if !ok {
-			errs = append(errs, cfgUnknownKeyError(key, m[key], ""))
+			errs = append(errs, cfgUnknownKeyError(prefix+key, m[key], prefix))
 			continue
 		}
 		if err := updated.setField(f, m[key]); err != nil {
-			errs = append(errs, err)
+			rule, unsupported := "must be "+f.want, &json.UnsupportedValueError{}
+			if errors.As(err, &unsupported) {
+				rule = "must be a finite number" // NaN and ±Inf
+			}
+			errs = append(errs, cfgErr(prefix+f.name, m[key], "%s", rule))
 		}
 	}
 	// Fields that failed to parse kept their previous value, so Validate reports only the other problems.
 	if err := updated.Validate(); err != nil {
-		errs = append(errs, err)
+		var fe *ConfigFieldError
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			if errors.As(e, &fe) {
+				e = cfgErr(prefix+fe.Field, fe.Value, "%s", fe.Rule)
+			}
+			errs = append(errs, e)
+		}
 	}
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
@@ -419,352 +461,92 @@ func (c Config) Update(m map[string]any) (Config, error) {
 	return updated, nil
 }
 
-// cfgUnknownKeyError names the unknown key, suggests the closest valid keys and lists them all. prefix is
-// "" for map/JSON keys and ParamPrefix for context parameters.
-func cfgUnknownKeyError(key string, value any, prefix string) error {
-	lower := strings.ToLower(strings.TrimPrefix(key, prefix))
-	type candidate struct {
-		name string
-		dist int
-	}
-	var near []candidate
-	for _, name := range append(ConfigKeys(), "fuzzy_lr_layer_total") {
-		d := cfgEditDistance(lower, strings.ToLower(name))
-		if d <= max(2, len(name)/4) || (len(lower) >= 4 && strings.Contains(strings.ToLower(name), lower)) {
-			near = append(near, candidate{name, d})
-		}
-	}
-	sort.SliceStable(near, func(i, j int) bool { return near[i].dist < near[j].dist })
-	var sb strings.Builder
-	sb.WriteString("unknown key")
-	if len(near) > 0 {
-		names := make([]string, 0, 3)
-		for i := 0; i < len(near) && i < 3; i++ {
-			names = append(names, strconv.Quote(prefix+near[i].name))
-		}
-		fmt.Fprintf(&sb, " (did you mean %s?)", strings.Join(names, " or "))
-	}
-	if prefix != "" {
-		fmt.Fprintf(&sb, "; valid keys are %q followed by one of: %s", prefix, strings.Join(ConfigKeys(), ", "))
-	} else {
-		fmt.Fprintf(&sb, "; valid keys: %s", strings.Join(ConfigKeys(), ", "))
-	}
-	return &ConfigFieldError{Field: key, Value: value, Rule: sb.String()}
-}
-
-// cfgEditDistance is the Levenshtein distance between a and b (bytes).
-func cfgEditDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// setField converts value to the type of field f and stores it in c. It does not check ranges (Validate
-// does), only types and names.
+// setField decodes value into field f of c with encoding/json (the enums through their UnmarshalText), so
+// that a value of the wrong type, a non-whole or overflowing int, a NaN or an unknown name is an error.
+// It does not check ranges (Validate does).
 func (c *Config) setField(f cfgField, value any) error {
-	fv := reflect.ValueOf(c).Elem().FieldByIndex(f.index)
-	switch f.name {
-	case cfgKeyActivation:
+	ptr := reflect.ValueOf(c).Elem().FieldByIndex(f.index).Addr().Interface()
+	if f.name == cfgKeyActivation {
 		if value == nil {
-			fv.SetString("identity")
-			return nil
+			value = "identity"
 		}
-		s, ok := value.(string)
-		if !ok {
-			return cfgErr(f.name, value, "must be an activation name (string) or null")
-		}
-		canonical, ok := normalizeActivationName(s)
-		if !ok {
-			return cfgErr(f.name, value, "must be one of %s", strings.Join(activationNames, ", "))
-		}
-		fv.SetString(canonical)
-		return nil
-	case cfgKeyDistribution:
-		var s string
-		switch x := value.(type) {
-		case string:
-			s = x
-		case Distribution:
-			s = string(x)
-		default:
-			return cfgErr(f.name, value, "must be a distribution name (string): one of %s", cfgJoinDistributions())
-		}
-		d, err := ParseDistribution(s)
-		if err != nil {
-			return err
-		}
-		fv.SetString(string(d))
-		return nil
-	case cfgKeyFactorMode:
-		var s string
-		switch x := value.(type) {
-		case string:
-			s = x
-		case FactorMode:
-			s = string(x)
-		default:
-			return cfgErr(f.name, value, "must be %q or %q", FactorsOnGradient, FactorsOnUpdate)
-		}
-		mode, err := cfgParseFactorMode(s)
-		if err != nil {
-			return err
-		}
-		fv.SetString(string(mode))
-		return nil
+		ptr = (*ActivationName)(ptr.(*string))
 	}
-
-	switch f.kind {
-	case reflect.Float32, reflect.Float64:
-		x, ok := cfgToFloat(value)
-		if !ok {
-			return cfgErr(f.name, value, "must be a number")
-		}
-		fv.SetFloat(x)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		x, ok := cfgToInt(value)
-		if !ok || fv.OverflowInt(x) {
-			return cfgErr(f.name, value, "must be a whole number")
-		}
-		fv.SetInt(x)
-	case reflect.Bool:
-		switch x := value.(type) {
-		case bool:
-			fv.SetBool(x)
-		case string:
-			b, err := strconv.ParseBool(strings.TrimSpace(x))
-			if err != nil {
-				return cfgErr(f.name, value, "must be true or false")
-			}
-			fv.SetBool(b)
-		default:
-			return cfgErr(f.name, value, "must be true or false")
-		}
-	case reflect.String:
-		s, ok := value.(string)
-		if !ok {
-			return cfgErr(f.name, value, "must be a string")
-		}
-		fv.SetString(s)
-	default:
-		return cfgErr(f.name, value, "unsupported field type %s", f.kind)
+	if value == nil {
+		return errors.New("null") // json would leave the field as it is.
 	}
-	return nil
+	if n, ok := value.(json.Number); ok && f.want == "a whole number" {
+		if x, err := n.Float64(); err == nil && x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			value = int64(x) // Python's 2.0 for an int.
+		}
+	}
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, ptr)
 }
 
-// cfgToFloat converts any Go number, json.Number or numeric string to float64. float32 values are converted
-// through their shortest decimal form, so float32(0.09) gives 0.09 and not 0.09000000357627869.
-func cfgToFloat(value any) (float64, bool) {
-	switch x := value.(type) {
-	case float64:
-		return x, true
-	case float32:
-		f, err := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
-		return f, err == nil
-	case int:
-		return float64(x), true
-	case int8:
-		return float64(x), true
-	case int16:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case int64:
-		return float64(x), true
-	case uint:
-		return float64(x), true
-	case uint8:
-		return float64(x), true
-	case uint16:
-		return float64(x), true
-	case uint32:
-		return float64(x), true
-	case uint64:
-		return float64(x), true
-	case json.Number:
-		f, err := x.Float64()
-		return f, err == nil
-	case string:
-		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-		return f, err == nil
+// cfgUnknownKeyError names the unknown key and lists the valid ones. prefix is "" for map/JSON keys and
+// ParamPrefix for context parameters.
+func cfgUnknownKeyError(key string, value any, prefix string) error {
+	rule := "unknown key; valid keys: " + strings.Join(ConfigKeys(), ", ")
+	if prefix != "" {
+		rule = fmt.Sprintf("unknown key; valid keys are %q followed by one of: %s", prefix, strings.Join(ConfigKeys(), ", "))
 	}
-	return 0, false
+	return &ConfigFieldError{Field: key, Value: value, Rule: rule}
 }
 
-// cfgToInt converts value to int64 if it is a whole number: any Go integer, a float with no fractional
-// part (2.0), a json.Number or a numeric string.
-func cfgToInt(value any) (int64, bool) {
-	switch x := value.(type) {
-	case int:
-		return int64(x), true
-	case int8:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case int32:
-		return int64(x), true
-	case int64:
-		return x, true
-	case uint:
-		return int64(x), uint64(x) <= math.MaxInt64
-	case uint8:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint64:
-		return int64(x), x <= math.MaxInt64
-	case float32:
-		return cfgWholeFloat(float64(x))
-	case float64:
-		return cfgWholeFloat(x)
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return i, true
-		}
-		f, err := x.Float64()
-		if err != nil {
-			return 0, false
-		}
-		return cfgWholeFloat(f)
-	case string:
-		s := strings.ReplaceAll(strings.TrimSpace(x), "_", "")
-		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return i, true
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return 0, false
-		}
-		return cfgWholeFloat(f)
-	}
-	return 0, false
-}
-
-func cfgWholeFloat(f float64) (int64, bool) {
-	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
-		return 0, false
-	}
-	return int64(f), true
-}
-
-// SetToContext sets the context parameter ParamPrefix+name to the field's value for every field, in ctx's
-// current scope, with plain types (float64, int, int64 for the seed, bool, string) that GoMLX checkpoints
-// save and restore and that commandline.ParseContextSettings can parse.
+// SetToContext sets the context parameter of every field (ParamPrefix + its key, e.g. ParamDampeningFactor)
+// in ctx's current scope, with plain types (float64, int, int64 for the seed, bool, string) that GoMLX
+// checkpoints save and restore and that commandline.ParseContextSettings can parse.
 //
 // Call it on the root context to define the defaults before parsing the command line:
 //
-//	bio.DefaultConfig().SetToContext(ctx)
+//	cfg := bio.DefaultConfig()
+//	cfg.SetToContext(ctx)
 //	settings := commandline.CreateContextSettingsFlag(ctx, "")
 //	flag.Parse()
 //	_, err := commandline.ParseContextSettings(ctx, *settings) // e.g. -set "bio_fuzzy_learning_rate_factor_nu=0.09"
-//	cfg, err := bio.ConfigFromContext(ctx)
+//	cfg, err = cfg.FromContext(ctx)
 //
 // (ParseContextSettings only accepts parameters that exist in the root scope, and parses the new value to
 // the type of the existing one.) Scoped settings such as "/layer_1/bio_dampening_factor=0.5" are then seen
-// by ConfigFromContext(ctx.In("layer_1")).
+// by cfg.FromContext(ctx.In("layer_1")).
 func (c Config) SetToContext(ctx *context.Context) {
 	for name, value := range c.ToMap() {
 		ctx.SetParam(ParamPrefix+name, value)
 	}
 }
 
-// ConfigFromContext returns DefaultConfig() overridden by every "bio_<name>" parameter visible from ctx's
-// scope (searched from the scope up to the root, as ctx.GetParam does), validated. A parameter set to nil is
-// ignored (GoMLX's convention for "unset"). Values of the wrong type or out of range, and unknown "bio_*"
-// parameters in ctx's scope or its parents (typos), are errors naming the parameter.
-func ConfigFromContext(ctx *context.Context) (Config, error) {
+// FromContext returns c overlaid with every "bio_<name>" parameter visible from ctx's scope (searched from
+// the scope up to the root, as ctx.GetParam does), validated; fields without a parameter keep their value
+// in c, as GoMLX's (*optimizers.AdamConfig).FromContext does. A parameter set to nil is ignored (GoMLX's
+// convention for "unset"). Values of the wrong type or out of range, and unknown "bio_*" parameters in ctx's
+// scope or its parents (typos), are errors naming the parameter; on error c is returned unchanged.
+func (c Config) FromContext(ctx *context.Context) (Config, error) {
 	m := make(map[string]any)
-	scope := ctx.Scope()
-	var errs []error
-	// Detect unknown "bio_*" keys in the scopes visible from ctx.
-	var unknown []string
-	ctx.EnumerateParams(func(paramScope, key string, _ any) {
-		if !strings.HasPrefix(key, ParamPrefix) || !cfgScopeVisible(paramScope, scope) {
+	ctx.EnumerateParams(func(scope, key string, _ any) {
+		visible := scope == "" || scope == context.RootScope || ctx.Scope() == scope ||
+			strings.HasPrefix(ctx.Scope(), strings.TrimSuffix(scope, context.ScopeSeparator)+context.ScopeSeparator)
+		if !visible || !strings.HasPrefix(key, ParamPrefix) {
 			return
 		}
-		name := strings.TrimPrefix(key, ParamPrefix)
-		if _, ok := cfgFieldByName[name]; ok {
-			return
+		if value, _ := ctx.GetParam(key); value != nil { // The innermost visible value.
+			m[strings.TrimPrefix(key, ParamPrefix)] = value
 		}
-		if _, ok := configKeyAliases[name]; ok {
-			return
-		}
-		unknown = append(unknown, key)
 	})
-	slices.Sort(unknown)
-	for _, key := range slices.Compact(unknown) {
-		value, _ := ctx.GetParam(key)
-		errs = append(errs, cfgUnknownKeyError(key, value, ParamPrefix))
+	if _, both := m["fuzzy_lr_total_layers"]; both {
+		delete(m, cfgKeyAlias) // The canonical name wins over the alias.
 	}
-	for _, f := range cfgFields {
-		if value, found := ctx.GetParam(ParamPrefix + f.name); found && value != nil {
-			m[f.name] = value
-		}
-	}
-	for alias, canonical := range configKeyAliases {
-		if _, done := m[canonical]; done {
-			continue // The canonical name wins over the alias.
-		}
-		if value, found := ctx.GetParam(ParamPrefix + alias); found && value != nil {
-			m[alias] = value
-		}
-	}
-	if len(errs) > 0 {
-		return Config{}, errors.Join(errs...)
-	}
-	c, err := ConfigFromMap(m)
+	return c.update(m, ParamPrefix)
+}
+
+// ConfigFromContext is DefaultConfig().FromContext(ctx).
+func ConfigFromContext(ctx *context.Context) (Config, error) {
+	c, err := DefaultConfig().FromContext(ctx)
 	if err != nil {
-		return Config{}, cfgPrefixFieldNames(err)
+		return Config{}, err
 	}
 	return c, nil
-}
-
-// cfgScopeVisible reports whether parameters of paramScope are visible from scope (same scope or a parent).
-func cfgScopeVisible(paramScope, scope string) bool {
-	if paramScope == context.RootScope || paramScope == "" || paramScope == scope {
-		return true
-	}
-	return strings.HasPrefix(scope, strings.TrimSuffix(paramScope, context.ScopeSeparator)+context.ScopeSeparator)
-}
-
-// cfgPrefixFieldNames rewrites the Field of every ConfigFieldError in err to the context parameter name, so
-// errors from ConfigFromContext name the parameter the user set (e.g. "bio_dampening_factor").
-func cfgPrefixFieldNames(err error) error {
-	var fieldErrs []error
-	var walk func(error)
-	walk = func(e error) {
-		if joined, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, sub := range joined.Unwrap() {
-				walk(sub)
-			}
-			return
-		}
-		var fe *ConfigFieldError
-		if errors.As(e, &fe) {
-			copied := *fe
-			if !strings.HasPrefix(copied.Field, ParamPrefix) {
-				copied.Field = ParamPrefix + copied.Field
-			}
-			fieldErrs = append(fieldErrs, &copied)
-			return
-		}
-		fieldErrs = append(fieldErrs, e)
-	}
-	walk(err)
-	return errors.Join(fieldErrs...)
 }

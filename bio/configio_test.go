@@ -3,14 +3,20 @@ package bio
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
 	"math"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego"
+	"github.com/bio-transformations/go-bio/internal/testenv"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/ui/commandline"
@@ -193,6 +199,11 @@ func TestConfigInvalidValues(t *testing.T) {
 		{"apply_dales_principle", 1, nil},
 		{"apply_dales_principle", "yes please", nil},
 		{"dampening_factor", "abc", nil},
+		{"dampening_factor", "0.5", nil}, // numbers are numbers, not strings
+		{"apply_dales_principle", "True", nil},
+		{"fuzzy_lr_update_freq", "1_000", nil},
+		{"fuzzy_lr_update_freq", json.Number("2.5"), nil},
+		{"seed", json.Number("1e30"), nil},
 		{"dampening_factor", nil, nil},
 		{"dampening_factor", math.NaN(), nil},
 		{"base_lr", math.Inf(1), nil},
@@ -237,7 +248,8 @@ func TestConfigInvalidValues(t *testing.T) {
 		{"weight_splitting_Gamma": 1},
 		{"weight_splitting_Gamma": float32(2), "fuzzy_lr_update_freq": int64(10), "rejuvenation_period": uint8(5)},
 		{"seed": -7},
-		{"apply_dales_principle": "True", "dampening_factor": "0.5", "fuzzy_lr_update_freq": "1_000"},
+		{"seed": json.Number("9007199254740993"), "fuzzy_lr_update_freq": json.Number("2.0")},
+		{"fuzzy_lr_distribution": Normal, "factor_mode": FactorsOnUpdate},
 	} {
 		if _, err := ConfigFromMap(m); err != nil {
 			t.Errorf("ConfigFromMap(%v): %v", m, err)
@@ -277,7 +289,7 @@ func TestConfigUnknownKey(t *testing.T) {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
-	for _, want := range []string{`dampning_factor`, `did you mean "dampening_factor"`, "valid keys:", "crystal_thresh"} {
+	for _, want := range []string{`dampning_factor = 0.5: unknown key`, "valid keys:", "dampening_factor", "crystal_thresh"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not contain %q", msg, want)
 		}
@@ -289,7 +301,7 @@ func TestConfigUnknownContextParam(t *testing.T) {
 	DefaultConfig().SetToContext(ctx)
 	ctx.SetParam(ParamPrefix+"crystalize", true)
 	_, err := ConfigFromContext(ctx)
-	if err == nil || !strings.Contains(err.Error(), `bio_crystalize = true: unknown key (did you mean "bio_crystallize"?)`) {
+	if err == nil || !strings.Contains(err.Error(), `bio_crystalize = true: unknown key; valid keys are "bio_" followed by one of:`) {
 		t.Errorf("err = %v", err)
 	}
 }
@@ -523,10 +535,7 @@ func TestConfigCommandLineSet(t *testing.T) {
 }
 
 func TestActivationByName(t *testing.T) {
-	backend, err := backends.NewWithConfig("go")
-	if err != nil {
-		t.Skipf("no Go backend: %v", err)
-	}
+	backend := testenv.Backend()
 	inputs := []float64{-2, -0.5, 0, 0.5, 7}
 	for _, tc := range []struct {
 		name string
@@ -586,4 +595,109 @@ func ExampleConfigFromJSON() {
 	// Output:
 	// 0.09 14 2 uniform identity 0.6
 	// bio: dampening_factor = 1.5: must be in (0, 1)
+}
+
+// TestParamConstantsCoverKeys parses this package's source: the Param… constants with a "bio_" value must
+// be exactly ParamPrefix + each of ConfigKeys, one each.
+func TestParamConstantsCoverKeys(t *testing.T) {
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "configio.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	ast.Inspect(file, func(n ast.Node) bool {
+		spec, ok := n.(*ast.ValueSpec)
+		if !ok {
+			return true
+		}
+		for i, name := range spec.Names {
+			if !strings.HasPrefix(name.Name, "Param") || name.Name == "ParamPrefix" || i >= len(spec.Values) {
+				continue
+			}
+			if lit, ok := spec.Values[i].(*ast.BasicLit); ok {
+				v, _ := strconv.Unquote(lit.Value)
+				got = append(got, v)
+			}
+		}
+		return true
+	})
+	var want []string
+	for _, k := range ConfigKeys() {
+		want = append(want, ParamPrefix+k)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("Param constants %v\ndo not match the config keys %v", got, want)
+	}
+	if ParamFuzzyLearningRateFactorNu != "bio_fuzzy_learning_rate_factor_nu" || ParamSeed != "bio_seed" {
+		t.Errorf("constants: %q, %q", ParamFuzzyLearningRateFactorNu, ParamSeed)
+	}
+}
+
+// TestFromContextOverlays: FromContext keeps the receiver's values where the context has no parameter, as
+// (*optimizers.AdamConfig).FromContext does, and leaves it unchanged on error.
+func TestFromContextOverlays(t *testing.T) {
+	base := DefaultConfig()
+	base.Crystallize, base.DampeningFactor, base.Seed = true, 0.3, 9
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		want   func(c *Config)
+		errHas string
+	}{
+		{"no params keeps everything", nil, func(*Config) {}, ""},
+		{"one param overlays", map[string]any{ParamFuzzyLRMin: 0.25}, func(c *Config) { c.FuzzyLRMin = 0.25 }, ""},
+		{"nil is unset", map[string]any{ParamDampeningFactor: nil}, func(*Config) {}, ""},
+		{"enum", map[string]any{ParamFuzzyLRDistribution: "Distribution.GAMMA"}, func(c *Config) { c.FuzzyLRDistribution = Gamma }, ""},
+		{"alias", map[string]any{"bio_fuzzy_lr_layer_total": 3}, func(c *Config) { c.FuzzyLRTotalLayers = 3 }, ""},
+		{"bad value", map[string]any{ParamDampeningFactor: 2.0, ParamBaseLR: "x"}, nil, "bio_base_lr = \"x\": must be a number"},
+		{"typo", map[string]any{"bio_crystalise": true}, nil, `bio_crystalise = true: unknown key`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.New()
+			for k, v := range tc.params {
+				ctx.SetParam(k, v)
+			}
+			got, err := base.FromContext(ctx)
+			if tc.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errHas) || got != base {
+					t.Errorf("got %v, %v; want an error containing %q and the receiver unchanged", got, err, tc.errHas)
+				}
+				return
+			}
+			want := base
+			tc.want(&want)
+			if err != nil || got != want {
+				t.Errorf("got %+v, %v\nwant %+v", got, err, want)
+			}
+		})
+	}
+}
+
+// TestEnumsAsText: the enums work with encoding/json and flag.TextVar through their text methods.
+func TestEnumsAsText(t *testing.T) {
+	var s struct {
+		D Distribution
+		M FactorMode
+	}
+	if err := json.Unmarshal([]byte(`{"D": "LAYER-ADAPTIVE", "M": "FactorMode.UPDATE"}`), &s); err != nil ||
+		s.D != LayerAdaptive || s.M != FactorsOnUpdate {
+		t.Errorf("json: %+v, %v", s, err)
+	}
+	if err := json.Unmarshal([]byte(`{"D": "zipf"}`), &s); err == nil || !strings.Contains(err.Error(), "fuzzy_lr_distribution") {
+		t.Errorf("json bad name: %v", err)
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	act := "identity"
+	fs.TextVar(&s.D, "d", Uniform, "")
+	fs.TextVar((*ActivationName)(&act), "a", ActivationName("identity"), "")
+	if err := fs.Parse([]string{"-d", "gamma", "-a", "torch.nn.ReLU6()"}); err != nil || s.D != Gamma || act != "relu6" {
+		t.Errorf("flags: %v %q %v", s.D, act, err)
+	}
+	if err := fs.Parse([]string{"-a", "softmax"}); err == nil || !strings.Contains(err.Error(), "-a") {
+		t.Errorf("bad activation flag: %v", err)
+	}
 }

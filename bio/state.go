@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 )
@@ -58,7 +59,8 @@ func (l *Layer) Activity(ctx *context.Context) *context.Variable {
 
 // RestoreTrainableFlags marks as non-trainable the variables that GoMLX and this library keep as state —
 // everything under StateScope, the RNG state "#rngState", "global_step", the learning rate and optimizer
-// scopes (Adam's moments), batch-normalisation statistics and the metrics' moving averages — after loading
+// scopes (Adam's moments), batch-normalisation statistics, the metrics' moving averages and the trainer's
+// own state ("/trainer") — after loading
 // a checkpoint, which does not store the trainable flag (so every variable comes back trainable, and Adam
 // would then "train" the RNG state). Call it once, after loading and before the first training step.
 func RestoreTrainableFlags(ctx *context.Context) {
@@ -81,7 +83,9 @@ func isStateVariable(scope, name string) bool {
 		return true
 	case first == optimizers.Scope || strings.HasSuffix(first, "Optimizer"): // learning rate; Adam's moments and step
 		return true
-	case first == metrics.Scope: // GoMLX's metrics keep their moving averages there
+	case first == metrics.Scope: // GoMLX's metrics keep their moving averages and means there
+		return true
+	case "/"+first == train.TrainerAbsoluteScope: // the trainer's own state, e.g. train_last_global_step
 		return true
 	case last == "batch_normalization":
 		return name == "mean" || name == "variance" || name == "avg_weight"

@@ -115,6 +115,8 @@ type CompareConfig struct {
 	Variants []string `json:"variants,omitempty"`
 	// Parallel is the number of runs executed at once (default runtime.NumCPU()).
 	Parallel int `json:"parallel"`
+	// ResultsDir, when not empty, keeps every finished run there, so that a re-run continues (see Compare).
+	ResultsDir string `json:"-"`
 }
 
 // DefaultCompareConfig is the reduced design for quick runs: FCNet 784-1000-10, 5 seeds, 10 epochs,
@@ -214,6 +216,10 @@ type CompareResult struct {
 // on splits of the official train and test sets made by Split. A failed run is recorded (RunResult.Error) and
 // does not stop the others; Compare returns an error only for an invalid design or when every run failed.
 // log, when not nil, receives one line per finished run.
+//
+// With cfg.ResultsDir, every finished run is written there as it finishes, and a comparison re-run with the
+// same folder (e.g. after being killed) keeps those runs and does only the rest; a different design under
+// the same folder is an error (see OpenResultStore).
 func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions, log io.Writer) (*CompareResult, error) {
 	if cfg.Parallel == 0 {
 		cfg.Parallel = runtime.NumCPU()
@@ -225,80 +231,47 @@ func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions,
 	if err != nil {
 		return nil, err
 	}
+	design := cfg
+	design.Parallel = 0 // does not change the results
+	store, err := OpenResultStore(cfg.ResultsDir, "compare", design)
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res := &CompareResult{Config: cfg, Variants: variants, Started: start.Format(time.RFC3339)}
-
-	// The data of each seed, shared (read-only) by all variants.
-	type split struct{ train, val *idxDataset }
-	splits := make([]split, cfg.Seeds)
+	splits := make([][2]*idx.Dataset, cfg.Seeds) // The data of each seed, shared (read-only) by all variants.
 	for s := range splits {
-		tr, va, err := Split(trainSet, testSet, cfg.Split, cfg.FirstSeed+int64(s))
-		if err != nil {
+		if splits[s][0], splits[s][1], err = Split(trainSet, testSet, cfg.Split, cfg.FirstSeed+int64(s)); err != nil {
 			return nil, err
 		}
-		splits[s] = split{tr, va}
 	}
-
-	type job struct {
-		index int
-		cfg   RunConfig
-		seedN int
-	}
-	var jobs []job
-	for _, v := range variants {
-		for s := 0; s < cfg.Seeds; s++ {
-			rc := RunConfig{Variant: v.Name, Model: cfg.Model, Width: cfg.Width, Seed: cfg.FirstSeed + int64(s),
-				Epochs: cfg.Epochs, LR: cfg.LR, BatchSize: cfg.BatchSize, EvalEvery: cfg.EvalEvery}
-			if v.Bio != nil {
-				b := *v.Bio
-				b.Seed = rc.Seed
-				rc.Bio = &b
-			}
-			jobs = append(jobs, job{index: len(jobs), cfg: rc, seedN: s})
-		}
-	}
+	jobs := cfg.runConfigs(variants)
 	res.Runs = make([]*RunResult, len(jobs))
 	runOpts := opts
 	runOpts.Progress, runOpts.Checkpoint, runOpts.Resume, runOpts.Log = false, "", false, nil
-
 	var mu sync.Mutex
 	done, failed := 0, 0
-	queue := make(chan job)
-	var wg sync.WaitGroup
-	for w := 0; w < min(cfg.Parallel, len(jobs)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range queue {
-				sp := splits[j.seedN]
-				r, err := Run(j.cfg, sp.train, sp.val, runOpts)
-				if err != nil {
-					r = &RunResult{Config: j.cfg, Error: err.Error()}
-				}
-				mu.Lock()
-				res.Runs[j.index] = r
-				done++
-				if err != nil {
-					failed++
-				}
-				if log != nil {
-					if err != nil {
-						_, _ = fmt.Fprintf(log, "[%d/%d] %s seed %d FAILED: %v\n", done, len(jobs), j.cfg.Variant, j.cfg.Seed, err)
-					} else {
-						_, _ = fmt.Fprintf(log, "[%d/%d] %s seed %d: val acc %.4f, %d steps, %.1f ms/step, %.0f s (elapsed %s)\n",
-							done, len(jobs), j.cfg.Variant, j.cfg.Seed, r.FinalAccuracy, r.Steps, r.MedianStepMs, r.WallSeconds,
-							time.Since(start).Round(time.Second))
-					}
-				}
-				mu.Unlock()
+	ForEach(len(jobs), cfg.Parallel, func(i int) {
+		rc, name := jobs[i], fmt.Sprintf("%s-seed%d", jobs[i].Variant, jobs[i].Seed)
+		r, kept := &RunResult{}, true
+		if !store.Load(name, r) {
+			var err error
+			if r, err = Run(rc, splits[rc.Seed-cfg.FirstSeed][0], splits[rc.Seed-cfg.FirstSeed][1], runOpts); err != nil {
+				r = &RunResult{Config: rc, Error: err.Error()}
+			} else if err := store.Save(name, r); err != nil {
+				r.Error = fmt.Sprintf("writing the result: %v", err)
 			}
-		}()
-	}
-	for _, j := range jobs {
-		queue <- j
-	}
-	close(queue)
-	wg.Wait()
+			kept = false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		res.Runs[i] = r
+		done++
+		if r.Error != "" {
+			failed++
+		}
+		logRun(log, r, kept, done, len(jobs), start)
+	})
 	res.WallSeconds = time.Since(start).Seconds()
 	if failed == len(jobs) {
 		return res, fmt.Errorf("compare: all %d runs failed; first error: %s", len(jobs), res.Runs[0].Error)
@@ -306,4 +279,36 @@ func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions,
 	return res, nil
 }
 
-type idxDataset = idx.Dataset
+// runConfigs lists the runs of the comparison: every variant with every seed, variant-major.
+func (c CompareConfig) runConfigs(variants []Variant) []RunConfig {
+	var runs []RunConfig
+	for _, v := range variants {
+		for s := range c.Seeds {
+			rc := RunConfig{Variant: v.Name, Model: c.Model, Width: c.Width, Seed: c.FirstSeed + int64(s),
+				Epochs: c.Epochs, LR: c.LR, BatchSize: c.BatchSize, EvalEvery: c.EvalEvery}
+			if v.Bio != nil {
+				b := *v.Bio
+				b.Seed = rc.Seed
+				rc.Bio = &b
+			}
+			runs = append(runs, rc)
+		}
+	}
+	return runs
+}
+
+// logRun writes the line of a finished (or kept) run.
+func logRun(log io.Writer, r *RunResult, kept bool, done, total int, start time.Time) {
+	switch {
+	case log == nil:
+	case r.Error != "":
+		_, _ = fmt.Fprintf(log, "[%d/%d] %s seed %d FAILED: %s\n", done, total, r.Config.Variant, r.Config.Seed, r.Error)
+	case kept:
+		_, _ = fmt.Fprintf(log, "[%d/%d] %s seed %d: val acc %.4f (kept from an earlier, interrupted comparison)\n",
+			done, total, r.Config.Variant, r.Config.Seed, r.FinalAccuracy)
+	default:
+		_, _ = fmt.Fprintf(log, "[%d/%d] %s seed %d: val acc %.4f, %d steps, %.1f ms/step, %.0f s (elapsed %s)\n",
+			done, total, r.Config.Variant, r.Config.Seed, r.FinalAccuracy, r.Steps, r.MedianStepMs, r.WallSeconds,
+			time.Since(start).Round(time.Second))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -159,5 +160,53 @@ func TestCompareFailedRuns(t *testing.T) {
 	_, err = Compare(cfg, trainSet, testSet, RunOptions{BackendConfig: "warp_drive"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "all 4 runs failed") || !strings.Contains(err.Error(), "warp_drive") {
 		t.Errorf("bad backend config: %v", err)
+	}
+}
+
+// TestCompareResumes: a comparison whose folder lost some runs (as a killed one would not have written them)
+// re-runs only those, and its summary table equals the uninterrupted comparison's in every column but the
+// timings; a changed design under the same folder is an error naming the changed field.
+func TestCompareResumes(t *testing.T) {
+	trainSet, testSet := synthetic("train", 300, 11), synthetic("test", 60, 12)
+	cfg := DemoCompareConfig()
+	cfg.Width, cfg.Epochs, cfg.EvalEvery, cfg.BatchSize, cfg.LR, cfg.Parallel = 8, 1, 5, 20, 0.5, 2
+	cfg.Split.TrainSize, cfg.Split.ValSize = 0, 0
+	cfg.Variants = []string{"fuzzy"}
+	straight, err := Compare(cfg, trainSet, testSet, RunOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ResultsDir = t.TempDir()
+	if _, err := Compare(cfg, trainSet, testSet, RunOptions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := filepath.Glob(filepath.Join(cfg.ResultsDir, "compare-runs", "*-seed*.json"))
+	if len(runs) != 4 {
+		t.Fatalf("run files %v, want 4", runs)
+	}
+	for _, p := range runs[:3] { // "killed" before these finished
+		_ = os.Remove(p)
+	}
+	var log bytes.Buffer
+	cfg.Parallel = 1 // not part of the design
+	resumed, err := Compare(cfg, trainSet, testSet, RunOptions{}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(log.String(), "kept from an earlier"); n != 1 {
+		t.Errorf("%d runs kept, want 1:\n%s", n, log.String())
+	}
+	timeless := func(ss []Summary) []Summary {
+		for i := range ss {
+			ss[i].MedianStepMs = 0
+		}
+		return ss
+	}
+	if a, b := MarkdownTable(timeless(Summarize(resumed))), MarkdownTable(timeless(Summarize(straight))); a != b {
+		t.Errorf("resumed table\n%s\nuninterrupted\n%s", a, b)
+	}
+	cfg.LR = 0.4
+	if _, err := Compare(cfg, trainSet, testSet, RunOptions{}, nil); err == nil || !strings.Contains(err.Error(), "another design (lr differ)") {
+		t.Errorf("changed design: %v", err)
 	}
 }

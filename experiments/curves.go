@@ -1,6 +1,6 @@
 package experiments
 
-import "math"
+import "github.com/bio-transformations/go-bio/experiments/stats"
 
 // EvalPoint is one evaluation of a run on the validation set.
 type EvalPoint struct {
@@ -32,12 +32,9 @@ func StepsToAccuracy(curve []EvalPoint, threshold float64) (int, bool) {
 // over the evaluations (the step-0 evaluation included if recorded). With equally spaced evaluations it is
 // the trapezoid-free Riemann mean; higher means faster learning. NaN for an empty curve.
 func CurveAUC(curve []EvalPoint) float64 {
-	if len(curve) == 0 {
-		return math.NaN()
+	acc := make([]float64, len(curve))
+	for i, p := range curve {
+		acc[i] = p.ValAccuracy
 	}
-	s := 0.0
-	for _, p := range curve {
-		s += p.ValAccuracy
-	}
-	return s / float64(len(curve))
+	return stats.Mean(acc)
 }

@@ -1,29 +1,23 @@
 package experiments
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/datasets/idx"
-	internalbackend "github.com/bio-transformations/go-bio/internal/backend"
-	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
 	"github.com/gomlx/gomlx/pkg/ml/train"
-	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"github.com/gomlx/gomlx/pkg/ml/train/metrics"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 	"github.com/gomlx/gomlx/ui/commandline"
+	"gonum.org/v1/gonum/stat"
 )
 
 // Defaults of a run.
@@ -110,21 +104,30 @@ type RunOptions struct {
 	Models ModelFactory
 	// Converter builds the bio mechanisms; nil uses BioConverter.
 	Converter ConverterFunc
-	// Checkpoint, when not empty, is the folder where a checkpoint is saved at the end of every epoch (and of
-	// the run), keeping the last KeepCheckpoints (default 2). Without Resume, the folder must not already hold
+	// Checkpoint, when not empty, is the folder where checkpoints are saved: at the end of every epoch and
+	// of the run, every SaveEverySteps steps and SaveEvery of wall time (when > 0), and when Stop is closed;
+	// the last KeepCheckpoints (default 2) are kept. Without Resume, the folder must not already hold
 	// checkpoints.
 	Checkpoint      string
 	KeepCheckpoints int
-	// Resume continues the run from the newest checkpoint in Checkpoint (it starts from scratch when there is
-	// none): the variables (weights, bio state, RNG states, global step) are restored, the trainable flags
-	// repaired with bio.RestoreTrainableFlags, and training continues at the saved step with the same batch
+	SaveEverySteps  int
+	SaveEvery       time.Duration
+	// Resume continues the run from the newest intact checkpoint in Checkpoint (it starts from scratch when
+	// there is none; damaged newer ones, e.g. from a kill during a save, are set aside, see CheckCheckpoint):
+	// the variables (weights, bio state, RNG states, global step, metric states) are restored, the trainable
+	// flags repaired, and training continues at the saved step, mid-epoch included, with the same batch
 	// order, giving the same result as an uninterrupted run. The checkpoint is loaded lazily (each variable
 	// takes its saved value when created), so the trainer is built on ctx itself, not ctx.Reuse().
 	Resume bool
+	// Stop, when closed, ends the run after the current step: it saves a checkpoint (with Checkpoint) and
+	// Run returns an error wrapping ErrInterrupted. A command closes it on SIGINT or SIGTERM.
+	Stop <-chan struct{}
 	// Progress attaches GoMLX's command-line progress bar (steps, loss, accuracy, ETA).
 	Progress bool
 	// Log, when not nil, receives one line per evaluation.
 	Log io.Writer
+	// Notes, when not nil, receives notes about the checkpoints (damaged ones set aside when resuming).
+	Notes io.Writer
 	// BackendConfig is passed to the Go backend (simplego.New), e.g. "ops_sequential" or "dotgeneral_small";
 	// empty uses its defaults.
 	BackendConfig string
@@ -132,6 +135,9 @@ type RunOptions struct {
 	// $GOMLX_BACKEND, or "go" when that is unset. XLA needs a binary built with -tags xla.
 	Backend string
 }
+
+// ErrInterrupted is wrapped by the error of a run stopped through RunOptions.Stop.
+var ErrInterrupted = errors.New("interrupted")
 
 // RunResult is the outcome of one run.
 type RunResult struct {
@@ -164,8 +170,8 @@ type RunResult struct {
 var DefaultModels ModelFactory = PaperModels
 
 // Run trains one configuration on trainSet and evaluates it on valSet after every epoch (and every EvalEvery
-// steps). It uses its own backend and context, so several runs may execute concurrently in goroutines.
-// Errors (including panics of graph building) are returned, never raised.
+// steps). It uses its own backend and context (see NewTrainer), so several runs may execute concurrently in
+// goroutines. Errors (including panics of graph building) are returned, never raised.
 func Run(cfg RunConfig, trainSet, valSet *idx.Dataset, opts RunOptions) (res *RunResult, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -176,18 +182,6 @@ func Run(cfg RunConfig, trainSet, valSet *idx.Dataset, opts RunOptions) (res *Ru
 		return nil, err
 	}
 	start := time.Now()
-	models := opts.Models
-	if models == nil {
-		models = DefaultModels
-	}
-	converter := opts.Converter
-	if converter == nil {
-		converter = BioConverter
-	}
-	modelFn, err := models(cfg.Model, cfg.Width)
-	if err != nil {
-		return nil, fmt.Errorf("run %q: %w", cfg.Variant, err)
-	}
 	trainDS, err := NewTrainBatches("train", trainSet, cfg.BatchSize, cfg.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("run %q: %w", cfg.Variant, err)
@@ -196,121 +190,42 @@ func Run(cfg RunConfig, trainSet, valSet *idx.Dataset, opts RunOptions) (res *Ru
 	if err != nil {
 		return nil, fmt.Errorf("run %q: %w", cfg.Variant, err)
 	}
-
-	backend, err := newRunBackend(opts)
+	t, err := NewTrainer(cfg, opts)
 	if err != nil {
-		return nil, fmt.Errorf("run %q: %w", cfg.Variant, err)
+		return nil, err
 	}
-	defer backend.Finalize()
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, cfg.Seed)
-
-	opt := optimizers.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LR).Done()
-	trainMetrics := []metrics.Interface{metrics.NewMovingAverageSparseCategoricalAccuracy("Moving Average Accuracy", "~acc", 0.01)}
-	if cfg.Bio != nil {
-		b := *cfg.Bio
-		mech, err := converter(b)
-		if err != nil {
-			return nil, fmt.Errorf("run %q: bio converter: %w", cfg.Variant, err)
-		}
-		modelFn = mech.Convert(modelFn)
-		opt = mech.Optimizer(opt)
-		trainMetrics = append(trainMetrics, mech.Metrics()...)
-	}
-
+	defer t.Close()
 	res = &RunResult{Config: cfg, TrainSize: trainSet.N, ValSize: valSet.N, StepsPerEpoch: trainDS.StepsPerEpoch()}
-	var ckpt *checkpoints.Handler
-	resumed := false
+	var ckpt *checkpointer
 	if opts.Checkpoint != "" {
-		if ckpt, err = openCheckpoint(ctx, cfg, opts); err != nil {
+		if ckpt, err = resumeCheckpoint(t.Context, cfg, opts, res); err != nil {
 			return nil, err
 		}
-		if opts.Resume {
-			// Variables are loaded lazily: each takes its saved value when the model, the optimizer or the bio
-			// mechanisms create it, in the same order as in an uninterrupted run (loading them all at once
-			// creates them in a random order, which changes the order of per-layer random draws).
-			if step := int(optimizers.GetGlobalStep(ctx)); step > 0 {
-				bio.RestoreTrainableFlags(ctx)
-				resumed = true
-				res.ResumedFrom = step
-				if prev, err := readCurve(opts.Checkpoint); err == nil {
-					for _, p := range prev {
-						if p.Step <= step {
-							res.Curve = append(res.Curve, p)
-						}
-					}
-				}
-			}
-		}
 	}
-	if !resumed {
-		ctx.SetRNGStateFromSeed(cfg.Seed)
+	if res.ResumedFrom == 0 {
+		t.Context.SetRNGStateFromSeed(cfg.Seed)
 	}
-
-	trainer := train.NewTrainer(backend, ctx, modelFn, losses.SparseCategoricalCrossEntropyLogits, opt, trainMetrics,
-		[]metrics.Interface{metrics.NewSparseCategoricalAccuracy("Mean Accuracy", "#acc")})
+	trainer := t.Build(t.Context)
+	if ckpt != nil {
+		ckpt.restoreMetricState(t.Context, trainer)
+	}
 	loop := train.NewLoop(trainer)
-	spe := trainDS.StepsPerEpoch()
 	trainDS.SeekStep(loop.LoopStep)
-	total := cfg.Epochs * spe
-	var evalTime time.Duration
-	trainStart := time.Now()
-	var hookErr error
-	loop.OnStep("experiments-eval", 100, func(loop *train.Loop, ms []*tensors.Tensor) error {
-		step := loop.LoopStep + 1
-		if step%spe != 0 && (cfg.EvalEvery <= 0 || step%cfg.EvalEvery != 0) && step != total {
-			return nil
-		}
-		t0 := time.Now()
-		vals, err := trainer.Eval(valDS)
-		if err != nil {
-			hookErr = fmt.Errorf("run %q: evaluation at step %d: %w", cfg.Variant, step, err)
-			return hookErr
-		}
-		p := EvalPoint{Step: step, Epoch: float64(step) / float64(spe),
-			ValLoss: scalar(vals[1]), ValAccuracy: scalar(vals[len(vals)-1]), TrainLoss: scalar(ms[2]),
-			Seconds: time.Since(trainStart).Seconds() - evalTime.Seconds()}
-		res.Curve = append(res.Curve, p)
-		if opts.Log != nil {
-			_, _ = fmt.Fprintf(opts.Log, "%s seed %d: step %d (epoch %.2f): val acc %.4f, val loss %.4f, train loss %.4f\n",
-				cfg.Variant, cfg.Seed, step, p.Epoch, p.ValAccuracy, p.ValLoss, p.TrainLoss)
-		}
-		if ckpt != nil && (step%spe == 0 || step == total) {
-			if err := ckpt.Save(); err != nil {
-				return fmt.Errorf("run %q: saving checkpoint in %q: %w", cfg.Variant, opts.Checkpoint, err)
-			}
-			if err := writeCurve(opts.Checkpoint, res.Curve); err != nil {
-				return err
-			}
-		}
-		evalTime += time.Since(t0)
-		return nil
-	})
+	h := &evalHook{cfg: cfg, opts: opts, trainer: trainer, valDS: valDS, res: res, ckpt: ckpt,
+		spe: trainDS.StepsPerEpoch(), total: cfg.Epochs * trainDS.StepsPerEpoch(), trainStart: time.Now()}
+	loop.OnStep("experiments-eval", 100, h.onStep)
 	if opts.Progress {
 		commandline.AttachProgressBar(loop)
 	}
-	if _, err := loop.RunToGlobalStep(trainDS, total); err != nil {
-		if hookErr != nil {
-			return nil, hookErr
+	if _, err := loop.RunToGlobalStep(trainDS, h.total); err != nil {
+		if h.err != nil {
+			return nil, h.err
 		}
 		return nil, fmt.Errorf("run %q seed %d: training: %w", cfg.Variant, cfg.Seed, err)
 	}
-	res.TrainSeconds = time.Since(trainStart).Seconds() - evalTime.Seconds()
+	res.TrainSeconds = time.Since(h.trainStart).Seconds() - h.evalTime.Seconds()
 	res.Steps = max(loop.LoopStep, res.ResumedFrom)
-	if d := loop.TrainStepDurations; len(d) > 0 {
-		rest := d
-		if len(d) > 1 {
-			rest = d[1:]
-		}
-		sum := time.Duration(0)
-		for _, x := range rest {
-			sum += x
-		}
-		res.MeanStepMs = float64(sum.Microseconds()) / 1000 / float64(len(rest))
-		sorted := slices.Clone(d)
-		slices.Sort(sorted)
-		res.MedianStepMs = float64(sorted[len(sorted)/2].Microseconds()) / 1000
-	}
+	res.MeanStepMs, res.MedianStepMs = stepTimes(loop.TrainStepDurations)
 	if n := len(res.Curve); n > 0 {
 		res.FinalAccuracy, res.FinalLoss = res.Curve[n-1].ValAccuracy, res.Curve[n-1].ValLoss
 	} else {
@@ -320,74 +235,115 @@ func Run(cfg RunConfig, trainSet, valSet *idx.Dataset, opts RunOptions) (res *Ru
 	return res, nil
 }
 
-// scalar converts a scalar tensor to float64.
-func scalar(t *tensors.Tensor) float64 { return shapes.ConvertTo[float64](t.Value()) }
-
-// openCheckpoint creates the checkpoint handler of a run: with Resume, the newest checkpoint (if any) is
-// attached to ctx and its variables are loaded as they are created; without Resume, a folder that already
-// holds checkpoints is refused.
-func openCheckpoint(ctx *context.Context, cfg RunConfig, opts RunOptions) (*checkpoints.Handler, error) {
-	keep := opts.KeepCheckpoints
-	if keep <= 0 {
-		keep = 2
+// resumeCheckpoint opens the run's checkpoint folder; when resuming from a saved step it repairs the
+// trainable flags and takes the learning curve up to that step into res.
+func resumeCheckpoint(ctx *context.Context, cfg RunConfig, opts RunOptions, res *RunResult) (*checkpointer, error) {
+	ckpt, err := openCheckpoint(ctx, cfg, opts)
+	if err != nil || !opts.Resume {
+		return ckpt, err
 	}
-	builder := checkpoints.Build(ctx).Dir(opts.Checkpoint).Keep(keep)
-	if !opts.Resume {
-		if entries, err := filepath.Glob(filepath.Join(opts.Checkpoint, "checkpoint-*")); err == nil && len(entries) > 0 {
-			return nil, fmt.Errorf("run %q: checkpoint folder %q already holds checkpoints: use -resume to continue, or another folder",
-				cfg.Variant, opts.Checkpoint)
+	// Variables are loaded lazily: each takes its saved value when the model, the optimizer or the bio
+	// mechanisms create it, in the same order as in an uninterrupted run (loading them all at once creates
+	// them in a random order, which changes the order of per-layer random draws).
+	step := int(optimizers.GetGlobalStep(ctx))
+	if step == 0 {
+		return ckpt, nil
+	}
+	bio.RestoreTrainableFlags(ctx) // the one place where runs restore the flags
+	res.ResumedFrom = step
+	if prev, err := readCurve(opts.Checkpoint); err == nil {
+		for _, p := range prev {
+			if p.Step <= step {
+				res.Curve = append(res.Curve, p)
+			}
 		}
 	}
-	h, err := builder.Done()
-	if err != nil {
-		return nil, fmt.Errorf("run %q: checkpoint folder %q: %w", cfg.Variant, opts.Checkpoint, err)
-	}
-	return h, nil
+	return ckpt, nil
 }
 
-// curveFile is the file, in the checkpoint folder, that keeps the learning curve of a run across resumptions.
-const curveFile = "curve.json"
+// evalHook is Run's per-step work: evaluations, checkpoints and the stop request.
+type evalHook struct {
+	cfg        RunConfig
+	opts       RunOptions
+	trainer    *train.Trainer
+	valDS      *Batches
+	res        *RunResult
+	ckpt       *checkpointer
+	spe, total int
+	trainStart time.Time
+	evalTime   time.Duration
+	err        error // the error that stopped the loop
+}
 
-func writeCurve(dir string, curve []EvalPoint) error {
-	data, err := json.MarshalIndent(curve, "", " ")
-	if err != nil {
-		return err
+// onStep implements train.OnStepFn.
+func (h *evalHook) onStep(loop *train.Loop, ms []*tensors.Tensor) error {
+	step := loop.LoopStep + 1
+	boundary := step%h.spe == 0 || step == h.total
+	if boundary || (h.cfg.EvalEvery > 0 && step%h.cfg.EvalEvery == 0) {
+		if err := h.evaluate(step, scalar(ms[2])); err != nil {
+			h.err = err
+			return err
+		}
 	}
-	p := filepath.Join(dir, curveFile)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		return fmt.Errorf("writing learning curve %q: %w", p, err)
+	stop := false
+	select {
+	case <-h.opts.Stop:
+		stop = true
+	default:
+	}
+	if h.ckpt != nil && (stop || h.ckpt.due(step, boundary)) {
+		if err := h.ckpt.save(h.res.Curve); err != nil {
+			h.err = fmt.Errorf("run %q: %w", h.cfg.Variant, err)
+			return h.err
+		}
+	}
+	if stop {
+		h.err = fmt.Errorf("run %q seed %d: %w at step %d", h.cfg.Variant, h.cfg.Seed, ErrInterrupted, step)
+		return h.err
 	}
 	return nil
 }
 
-func readCurve(dir string) ([]EvalPoint, error) {
-	p := filepath.Join(dir, curveFile)
-	data, err := os.ReadFile(p)
+// evaluate runs the validation pass after step and appends it to the curve.
+func (h *evalHook) evaluate(step int, trainLoss float64) error {
+	t0 := time.Now()
+	defer func() { h.evalTime += time.Since(t0) }()
+	vals, err := h.trainer.Eval(h.valDS)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("run %q: evaluation at step %d: %w", h.cfg.Variant, step, err)
 	}
-	var curve []EvalPoint
-	if err := json.Unmarshal(data, &curve); err != nil {
-		return nil, fmt.Errorf("reading learning curve %q: %w", p, err)
+	p := EvalPoint{Step: step, Epoch: float64(step) / float64(h.spe),
+		ValLoss: scalar(vals[1]), ValAccuracy: scalar(vals[len(vals)-1]), TrainLoss: trainLoss,
+		Seconds: time.Since(h.trainStart).Seconds() - h.evalTime.Seconds()}
+	h.res.Curve = append(h.res.Curve, p)
+	if h.opts.Log != nil {
+		_, _ = fmt.Fprintf(h.opts.Log, "%s seed %d: step %d (epoch %.2f): val acc %.4f, val loss %.4f, train loss %.4f\n",
+			h.cfg.Variant, h.cfg.Seed, step, p.Epoch, p.ValAccuracy, p.ValLoss, p.TrainLoss)
 	}
-	return curve, nil
+	return nil
 }
 
-// newRunBackend creates the backend of one run: opts.Backend, with opts.BackendConfig for the Go backend.
-func newRunBackend(opts RunOptions) (backends.Backend, error) {
-	name := opts.Backend
-	if name == "" {
-		name = internalbackend.Name()
+// stepTimes returns the mean (without the first step, which includes compiling the graph) and the median
+// of the step durations, in milliseconds.
+func stepTimes(d []time.Duration) (mean, median float64) {
+	if len(d) == 0 {
+		return 0, 0
 	}
-	if internalbackend.IsGo(name) {
-		b, err := simplego.New(opts.BackendConfig)
-		if err != nil {
-			return nil, fmt.Errorf("creating the Go backend with config %q: %w", opts.BackendConfig, err)
-		}
-		return b, nil
+	rest := d
+	if len(d) > 1 {
+		rest = d[1:]
 	}
-	if opts.BackendConfig != "" {
-		return nil, fmt.Errorf("backend config %q is for the Go backend, not for backend %q", opts.BackendConfig, name)
+	ms := make([]float64, len(rest))
+	for i, x := range rest {
+		ms[i] = float64(x.Microseconds()) / 1000
 	}
-	return internalbackend.New(name)
+	all := make([]float64, len(d))
+	for i, x := range d {
+		all[i] = float64(x.Microseconds()) / 1000
+	}
+	slices.Sort(all)
+	return stat.Mean(ms, nil), all[len(all)/2]
 }
+
+// scalar converts a scalar tensor to float64.
+func scalar(t *tensors.Tensor) float64 { return shapes.ConvertTo[float64](t.Value()) }

@@ -49,9 +49,8 @@ type attackOptions struct {
 	report string
 }
 
-func attackFlagSet(cfg *inversion.ExperimentConfig, o *attackOptions, stderr io.Writer) (*flag.FlagSet, *bool, *string, *string) {
+func attackFlagSet(cfg *inversion.ExperimentConfig, o *attackOptions) (*flag.FlagSet, *bool, *string, *string) {
 	fs := flag.NewFlagSet("biotrain attack", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	full := fs.Bool("full", false, "preset: the paper's design on MNIST (width 1000, 5 seeds, batches of 2/4/8, 5 each, 7000 iterations; days on 2 cores)")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "victim model: "+strings.Join(experiments.ModelNames, ", "))
 	fs.IntVar(&cfg.Width, "width", cfg.Width, "fcnet: hidden width (paper: 1000); others: width multiplier in percent")
@@ -74,43 +73,43 @@ func attackFlagSet(cfg *inversion.ExperimentConfig, o *attackOptions, stderr io.
 	}
 	observe := fs.String("observe", strings.Join(obs, ","), `comma-separated gradients the attacker observes: "gradient" (plain) and/or "update" (times the private fuzzy factors)`)
 	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "victims handled at once, each with its own backend (default: number of CPUs)")
-	fs.StringVar(&o.out, "out", o.out, "output folder for attack.md, attack.csv, attack.json and the reconstruction pictures")
+	fs.StringVar(&o.out, "out", o.out, "output folder for attack.md, attack.csv, attack.json and the reconstruction pictures; finished victims are kept in its attack-runs/, so a killed experiment re-run with the same -out does only the rest")
 	fs.StringVar(&o.report, "report", "", "only rewrite the report (table and pictures) from this attack.json, into -out")
 	o.data = addDataFlags(fs, experiments.SplitConfig{})
 	return fs, full, variants, observe
 }
 
 // parseAttack parses the flags of `biotrain attack`: the preset (-full or the default) gives the defaults.
-func parseAttack(args []string, stderr io.Writer) (*attackOptions, error) {
+// -h prints the flags to stdout.
+func parseAttack(args []string, stdout io.Writer) (*attackOptions, error) {
 	probe := inversion.DefaultExperimentConfig()
-	fs, full, _, _ := attackFlagSet(&probe, &attackOptions{}, stderr)
-	if err := fs.Parse(args); err != nil {
+	fs, full, _, _ := attackFlagSet(&probe, &attackOptions{})
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("biotrain attack: unexpected arguments %q", fs.Args())
 	}
 	o := &attackOptions{cfg: inversion.DefaultExperimentConfig(), out: "out/attack"}
 	if *full {
 		o.cfg, o.out = inversion.PaperExperimentConfig(), "out/attack-full"
 	}
-	fs, _, variants, observe := attackFlagSet(&o.cfg, o, io.Discard)
+	fs, _, variants, observe := attackFlagSet(&o.cfg, o)
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	for _, name := range []string{"test-set", "train-size", "val-size", "val-fraction"} {
 		if flagSet(fs, name) {
-			return nil, fmt.Errorf("biotrain attack: -%s does not apply: victims train on the official training set and the attacked images come from the test set", name)
+			return nil, fmt.Errorf("-%s does not apply: victims train on the official training set and the attacked images come from the test set", name)
 		}
 	}
 	o.cfg.Variants = strings.Split(*variants, ",")
+	o.cfg.ResultsDir = o.out
 	o.cfg.Observations = nil
 	for _, s := range strings.Split(*observe, ",") {
 		o.cfg.Observations = append(o.cfg.Observations, inversion.Observation(strings.TrimSpace(s)))
 	}
 	if o.report == "" {
 		if err := o.cfg.Validate(); err != nil {
-			return nil, fmt.Errorf("biotrain attack: %w", err)
+			return nil, err
 		}
 	}
 	return o, nil
@@ -128,7 +127,7 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 }
 
 func runAttack(args []string, stdout, stderr io.Writer) error {
-	o, err := parseAttack(args, stderr)
+	o, err := parseAttack(args, stdout)
 	if err != nil {
 		return err
 	}
@@ -136,7 +135,7 @@ func runAttack(args []string, stdout, stderr io.Writer) error {
 	if o.report != "" {
 		f, err := os.Open(o.report)
 		if err != nil {
-			return fmt.Errorf("biotrain attack: -report: %w", err)
+			return fmt.Errorf("-report: %w", err)
 		}
 		res, err = inversion.ReadJSON(f)
 		_ = f.Close()
@@ -149,7 +148,7 @@ func runAttack(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		c := o.cfg
-		fmt.Fprintf(stdout, "biotrain attack: %s width %d, %d variants × %d seeds, snapshots %v, batch sizes %v × %d, %d iterations, observed %v\n",
+		fmt.Fprintf(stdout, "attack: %s width %d, %d variants × %d seeds, snapshots %v, batch sizes %v × %d, %d iterations, observed %v\n",
 			c.Model, c.Width, len(c.Variants), c.Seeds, c.Snapshots, c.BatchSizes, c.Batches, c.Attack.Iterations, c.Observations)
 		if res, err = inversion.Run(c, trainSet, testSet, stdout); err != nil {
 			return err

@@ -13,11 +13,11 @@ import (
 func TestBackendFlag(t *testing.T) {
 	t.Setenv(internalbackend.EnvVar, "go")
 	var stderr bytes.Buffer
-	o, err := parseTrain([]string{"-backend", "xla:cuda"}, &stderr)
+	o, err := parseTrain([]string{"-backend", "xla:cuda"}, &stderr, &stderr)
 	if err != nil || o.backend != "xla:cuda" {
 		t.Fatalf("train -backend xla:cuda: %v, backend %q", err, o.backend)
 	}
-	if o, err = parseTrain(nil, &stderr); err != nil || o.backend != "go" {
+	if o, err = parseTrain(nil, &stderr, &stderr); err != nil || o.backend != "go" {
 		t.Fatalf("train default backend %q (err %v), want go from $%s", o.backend, err, internalbackend.EnvVar)
 	}
 	c, err := parseCompare([]string{"-backend", "xla:cpu"}, &stderr)

@@ -3,10 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/bio-transformations/go-bio/bio"
 	"io"
 	"strings"
 
+	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/experiments"
 	internalbackend "github.com/bio-transformations/go-bio/internal/backend"
 )
@@ -24,9 +24,8 @@ type compareOptions struct {
 
 // compareFlagSet defines the flags of `biotrain compare` bound to the fields of cfg (the preset's values
 // are the defaults).
-func compareFlagSet(cfg *experiments.CompareConfig, out *string, stderr io.Writer) (*flag.FlagSet, *dataFlags, *bioFlags, *bool, *bool, *string) {
+func compareFlagSet(cfg *experiments.CompareConfig, out *string) (*flag.FlagSet, *dataFlags, *bioFlags, *bool, *bool, *string) {
 	fs := flag.NewFlagSet("biotrain compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	demo := fs.Bool("demo", false, "preset: reduced design on real MNIST in a few minutes on 2 cores (width 100, 10k/1k images, 3 epochs, 2 seeds, lr 0.1)")
 	full := fs.Bool("full", false, "preset: the paper's design (width 1000, all data, 200 epochs, lr 1e-3, 5 seeds)")
 	fs.StringVar(&cfg.Model, "model", cfg.Model, "model: "+strings.Join(experiments.ModelNames, ", "))
@@ -38,7 +37,7 @@ func compareFlagSet(cfg *experiments.CompareConfig, out *string, stderr io.Write
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "batch size (paper: 100)")
 	fs.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "also evaluate every this many steps (0: per epoch only)")
 	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "runs at once, each with its own backend (default: number of CPUs)")
-	fs.StringVar(out, "out", *out, "output folder for results.csv, results.json, results.md and learning_curves.png")
+	fs.StringVar(out, "out", *out, "output folder for results.csv, results.json, results.md and learning_curves.png; finished runs are kept in its compare-runs/, so a killed comparison re-run with the same -out does only the rest")
 	fs.String("backend-config", "", `Go backend options for every run, e.g. "ops_sequential" or "dotgeneral_small"`)
 	fs.String("backend", internalbackend.Name(), "backend of every run: go, xla:cpu or xla:cuda (XLA needs a build with -tags xla; use -parallel 1 on one GPU); default $GOMLX_BACKEND, else go")
 	variants := fs.String("variants", "", "comma-separated variants to run besides the baseline (default: all; e.g. fuzzy,rejuvenation)")
@@ -48,20 +47,17 @@ func compareFlagSet(cfg *experiments.CompareConfig, out *string, stderr io.Write
 }
 
 // parseCompare parses the flags of `biotrain compare`: the preset (-demo, -full or the default) gives the
-// defaults, explicit flags override them. Errors name the flag.
-func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
+// defaults, explicit flags override them. Errors name the flag; -h prints the flags to stdout.
+func parseCompare(args []string, stdout io.Writer) (*compareOptions, error) {
 	// First pass: find the preset (and report syntax errors once).
 	probe := experiments.DefaultCompareConfig()
 	var probeOut string
-	fs, _, _, demo, full, _ := compareFlagSet(&probe, &probeOut, stderr)
-	if err := fs.Parse(args); err != nil {
+	fs, _, _, demo, full, _ := compareFlagSet(&probe, &probeOut)
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("biotrain compare: unexpected arguments %q", fs.Args())
-	}
 	if *demo && *full {
-		return nil, fmt.Errorf("biotrain compare: -demo and -full are exclusive")
+		return nil, fmt.Errorf("-demo and -full are exclusive")
 	}
 	o := &compareOptions{cfg: experiments.DefaultCompareConfig(), out: "out/compare"}
 	switch {
@@ -71,7 +67,8 @@ func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
 		o.cfg, o.out = experiments.PaperCompareConfig(), "out/full"
 	}
 	// Second pass: bind the flags to the preset.
-	fs, data, bf, _, _, variants := compareFlagSet(&o.cfg, &o.out, io.Discard)
+	fs, data, bf, _, _, variants := compareFlagSet(&o.cfg, &o.out)
+	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -81,28 +78,29 @@ func parseCompare(args []string, stderr io.Writer) (*compareOptions, error) {
 	o.cfg.Split = data.split()
 	base, err := bf.apply(o.cfg.Base)
 	if err != nil {
-		return nil, fmt.Errorf("biotrain compare: %w", err)
+		return nil, err
 	}
 	if keys := designSwitchesChanged(o.cfg.Base, base); len(keys) > 0 {
-		return nil, fmt.Errorf("biotrain compare: %s: the design switches every mechanism on in its own variants "+
+		return nil, fmt.Errorf("%s: the design switches every mechanism on in its own variants "+
 			"(choose them with -variants); set only the mechanisms' parameters, e.g. -crystal_thresh or -rejuvenation_parameter_dre",
 			strings.Join(keys, ", "))
 	}
 	o.cfg.Base = base
+	o.cfg.ResultsDir = o.out
 	if *variants != "" {
 		o.cfg.Variants = strings.Split(*variants, ",")
 	}
 	if err := o.cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("biotrain compare: %w", err)
+		return nil, err
 	}
 	if _, err := o.cfg.SelectedVariants(); err != nil {
-		return nil, fmt.Errorf("biotrain compare: -variants: %w", err)
+		return nil, fmt.Errorf("-variants: %w", err)
 	}
 	return o, nil
 }
 
 func runCompare(args []string, stdout, stderr io.Writer) error {
-	o, err := parseCompare(args, stderr)
+	o, err := parseCompare(args, stdout)
 	if err != nil {
 		return err
 	}
@@ -111,7 +109,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	vs, _ := o.cfg.SelectedVariants()
-	fmt.Fprintf(stdout, "biotrain compare: %d variants × %d seeds, %s width %d, %d epochs, lr %g, %d runs at a time\n",
+	fmt.Fprintf(stdout, "compare: %d variants × %d seeds, %s width %d, %d epochs, lr %g, %d runs at a time\n",
 		len(vs), o.cfg.Seeds, o.cfg.Model, o.cfg.Width, o.cfg.Epochs, o.cfg.LR, o.cfg.Parallel)
 	res, err := experiments.Compare(o.cfg, trainAll, testAll, experiments.RunOptions{BackendConfig: o.backendConfig, Backend: o.backend}, stdout)
 	if err != nil {

@@ -29,13 +29,20 @@ import (
 	"os"
 )
 
+// main runs the command: exit status 0 on success and for -h, 2 on an error (printed once, as
+// "biotrain <command>: <error>"), 130 or 143 when SIGINT or SIGTERM stopped a training run (after saving
+// its checkpoint).
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "biotrain:", err)
-		}
-		os.Exit(2)
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return
 	}
+	fmt.Fprintln(os.Stderr, err)
+	var stopped *exitError
+	if errors.As(err, &stopped) {
+		os.Exit(stopped.code)
+	}
+	os.Exit(2)
 }
 
 const usage = `usage: biotrain <command> [flags]
@@ -50,23 +57,32 @@ commands:
 Use "biotrain <command> -h" for the flags of a command.
 `
 
-// run executes the command line args (without the program name), writing to stdout and stderr.
+// run executes the command line args (without the program name), writing to stdout and stderr. Its errors
+// carry one prefix, "biotrain" or "biotrain <command>"; -h returns flag.ErrHelp after printing the usage to
+// stdout.
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("missing command")
+		return errors.New("biotrain: missing command")
+	}
+	commands := map[string]func([]string, io.Writer, io.Writer) error{
+		"train": runTrain, "compare": runCompare, "attack": runAttack}
+	if cmd, ok := commands[args[0]]; ok {
+		err := cmd(args[1:], stdout, stderr)
+		var stopped *exitError
+		switch {
+		case err == nil || errors.Is(err, flag.ErrHelp):
+			return err
+		case errors.As(err, &stopped):
+			return &exitError{code: stopped.code, err: fmt.Errorf("biotrain %s: %w", args[0], stopped.err)}
+		}
+		return fmt.Errorf("biotrain %s: %w", args[0], err)
 	}
 	switch args[0] {
-	case "train":
-		return runTrain(args[1:], stdout, stderr)
-	case "compare":
-		return runCompare(args[1:], stdout, stderr)
-	case "attack":
-		return runAttack(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return fmt.Errorf("biotrain: unknown command %q", args[0])
 }

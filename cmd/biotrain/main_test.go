@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -84,7 +86,7 @@ func TestParseTrainFlags(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			o, err := parseTrain(tc.args, &stderr)
+			o, err := parseTrain(tc.args, io.Discard, &stderr)
 			if tc.wantErr != "" {
 				msg := ""
 				if err != nil {
@@ -100,6 +102,35 @@ func TestParseTrainFlags(t *testing.T) {
 			}
 			tc.check(t, o)
 		})
+	}
+}
+
+// TestEveryConfigKeyIsAFlag: the train command has a flag for every bio config key but the seed (-seed sets
+// it), with the library's default, and -h states the difference between the two default seeds.
+func TestEveryConfigKeyIsAFlag(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	addBioFlags(fs, bio.DefaultConfig())
+	defaults := bio.DefaultConfig().ToMap()
+	for _, key := range bio.ConfigKeys() {
+		f := fs.Lookup(key)
+		if key == "seed" {
+			if f != nil {
+				t.Error("the bio seed is a flag; -seed should set it")
+			}
+			continue
+		}
+		if f == nil {
+			t.Errorf("no flag for %q", key)
+			continue
+		}
+		if want := fmt.Sprint(defaults[key]); f.DefValue != want {
+			t.Errorf("-%s default %q, want %q", key, f.DefValue, want)
+		}
+	}
+	var stdout bytes.Buffer
+	_, _ = parseTrain([]string{"-h"}, &stdout, io.Discard)
+	if !strings.Contains(stdout.String(), "bio.DefaultConfig().Seed is 42") {
+		t.Error("-h does not state the library's default seed")
 	}
 }
 
@@ -198,7 +229,7 @@ func writeFakeMNIST(t *testing.T, nTrain, nTest int) string {
 
 func TestResumeWithoutRunConfig(t *testing.T) {
 	var stderr bytes.Buffer
-	_, err := parseTrain([]string{"-resume", "-checkpoint", t.TempDir()}, &stderr)
+	_, err := parseTrain([]string{"-resume", "-checkpoint", t.TempDir()}, io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "run.json") {
 		t.Fatalf("got %v, want an error naming run.json", err)
 	}
@@ -277,9 +308,26 @@ func TestRunUsage(t *testing.T) {
 	if err := run([]string{"fly"}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), `"fly"`) {
 		t.Errorf("unknown command: %v", err)
 	}
-	if err := run([]string{"train", "-h"}, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) ||
-		!strings.Contains(stderr.String(), "-fuzzy_learning_rate_factor_nu") {
-		t.Errorf("help: %v\n%s", err, stderr.String())
+	for _, cmd := range []string{"train", "compare", "attack"} {
+		stdout.Reset()
+		stderr.Reset()
+		if err := run([]string{cmd, "-h"}, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) ||
+			!strings.Contains(stdout.String(), "usage: biotrain "+cmd) || stderr.Len() > 0 {
+			t.Errorf("%s -h: %v\nstdout %s\nstderr %s", cmd, err, stdout.String(), stderr.String())
+		}
+	}
+	if !strings.Contains(stdout.String(), "-iterations") {
+		t.Errorf("attack -h lists no flags:\n%s", stdout.String())
+	}
+	// One prefix per error, and the flag package prints nothing itself.
+	for _, args := range [][]string{{"train", "-epochs", "0"}, {"train", "-dampening_factor", "x"}, {"compare", "-demo", "-full"},
+		{"attack", "-steps", "x"}, {"train", "extra"}} {
+		stderr.Reset()
+		err := run(args, &stdout, &stderr)
+		if err == nil || !strings.HasPrefix(err.Error(), "biotrain "+args[0]+": ") ||
+			strings.Count(err.Error(), "biotrain") != 1 || stderr.Len() > 0 {
+			t.Errorf("%v: error %v, stderr %q: want one \"biotrain %s:\" prefix and a quiet stderr", args, err, stderr.String(), args[0])
+		}
 	}
 	stderr.Reset()
 	if err := run([]string{"train", "-data", t.TempDir(), "-progress=false"}, &stdout, &stderr); err == nil ||

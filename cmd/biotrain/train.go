@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/datasets/idx"
@@ -80,6 +81,8 @@ type trainOptions struct {
 	data       *dataFlags
 	checkpoint string
 	keep       int
+	saveSteps  int
+	saveEvery  time.Duration
 	resume     bool
 	progress   bool
 	out        string
@@ -92,42 +95,39 @@ type trainOptions struct {
 // runConfigFile is the file, in the checkpoint folder, recording the run's configuration for -resume.
 const runConfigFile = "run.json"
 
-// parseTrain parses the flags of `biotrain train` into options; errors name the flag.
-func parseTrain(args []string, stderr io.Writer) (*trainOptions, error) {
+// parseTrain parses the flags of `biotrain train` into options; errors name the flag, -h prints the flags
+// to stdout, notes go to stderr.
+func parseTrain(args []string, stdout, stderr io.Writer) (*trainOptions, error) {
 	fs := flag.NewFlagSet("biotrain train", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	o := &trainOptions{}
 	model := fs.String("model", "fcnet", "model: "+strings.Join(experiments.ModelNames, ", "))
 	width := fs.Int("width", experiments.DefaultFCNetWidth, "fcnet: hidden width (paper: 1000); alexnetmini/resnetNN: width multiplier in percent (paper: 100); 0 = paper size")
 	epochs := fs.Int("epochs", 10, "training epochs (paper: 200)")
 	lr := fs.Float64("lr", experiments.DefaultLR, "plain SGD learning rate (paper: 1e-3 with 200 epochs; 0.05 suits short runs)")
 	batch := fs.Int("batch", experiments.DefaultBatchSize, "batch size (paper: 100)")
-	seed := fs.Int64("seed", 0, "seed of initialisation, batch order, bio draws and data fold (fold = seed mod 5)")
+	seed := fs.Int64("seed", 0, "seed of initialisation, batch order, bio draws and data fold (fold = seed mod 5); it is also the bio config's seed, so its default here is 0 where the library's bio.DefaultConfig().Seed is 42")
 	evalEvery := fs.Int("eval-every", 0, "also evaluate every this many steps (0: only at the end of each epoch)")
 	baseline := fs.Bool("baseline", false, "train the plain model with plain SGD (no bio conversion); bio flags are then errors")
-	fs.StringVar(&o.checkpoint, "checkpoint", "", "folder for checkpoints (saved at every epoch end)")
+	fs.StringVar(&o.checkpoint, "checkpoint", "", "folder for checkpoints: saved at every epoch end, every -save-steps steps, every -save-every, and on SIGINT/SIGTERM")
 	fs.IntVar(&o.keep, "keep", 2, "number of checkpoints to keep")
-	fs.BoolVar(&o.resume, "resume", false, "continue from the newest checkpoint in -checkpoint (its run.json configuration is used; -epochs may extend it)")
+	fs.IntVar(&o.saveSteps, "save-steps", 0, "with -checkpoint: also save every this many steps (0: off)")
+	fs.DurationVar(&o.saveEvery, "save-every", 10*time.Minute, "with -checkpoint: also save when this much time has passed since the last save (0: off)")
+	fs.BoolVar(&o.resume, "resume", false, "continue from the newest intact checkpoint in -checkpoint, mid-epoch included (its run.json configuration is used; -epochs may extend it)")
 	fs.BoolVar(&o.progress, "progress", true, "show a progress bar")
 	fs.StringVar(&o.out, "out", "", "write the run's result (config, learning curve, timing) as JSON to this file")
 	fs.StringVar(&o.backendConfig, "backend-config", "", `Go backend options, e.g. "ops_sequential" or "dotgeneral_small"`)
 	fs.StringVar(&o.backend, "backend", internalbackend.Name(), "backend: go, xla:cpu or xla:cuda (XLA needs a build with -tags xla); default $GOMLX_BACKEND, else go")
 	o.data = addDataFlags(fs, experiments.SplitConfig{})
 	bf := addBioFlags(fs, bio.DefaultConfig())
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("biotrain train: unexpected arguments %q", fs.Args())
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	o.run = experiments.RunConfig{Variant: "bio", Model: *model, Width: *width, Seed: *seed, Epochs: *epochs, LR: *lr,
 		BatchSize: *batch, EvalEvery: *evalEvery}
 	o.split = o.data.split()
 	if *baseline {
 		if bf.anySet() {
-			return nil, errors.New("biotrain train: -baseline trains without bio mechanisms: bio flags, -config and -set are not allowed with it")
+			return nil, errors.New("-baseline trains without bio mechanisms: bio flags, -config and -set are not allowed with it")
 		}
 		o.run.Variant = experiments.BaselineName
 	} else {
@@ -135,54 +135,60 @@ func parseTrain(args []string, stderr io.Writer) (*trainOptions, error) {
 		cfg.Seed = *seed
 		cfg, err := bf.apply(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("biotrain train: %w", err)
+			return nil, err
 		}
 		o.run.Bio = &cfg
 	}
 	if o.resume {
-		if o.checkpoint == "" {
-			return nil, errors.New("biotrain train: -resume needs -checkpoint")
+		if err := o.loadSavedRun(fs, stderr); err != nil {
+			return nil, err
 		}
-		p := filepath.Join(o.checkpoint, runConfigFile)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("biotrain train: -resume: the run's configuration %q cannot be read (was %q written by biotrain train -checkpoint?): %w", p, o.checkpoint, err)
-		}
-		var saved struct {
-			Run   experiments.RunConfig   `json:"run"`
-			Split experiments.SplitConfig `json:"split"`
-		}
-		if err := json.Unmarshal(data, &saved); err != nil {
-			return nil, fmt.Errorf("biotrain train: -resume: reading %q: %w", p, err)
-		}
-		var ignored []string
-		for name := range given {
-			if !resumeFlags[name] {
-				ignored = append(ignored, "-"+name)
-			}
-		}
-		if len(ignored) > 0 { // Re-running the original command with -resume is natural: say what is not used.
-			sort.Strings(ignored)
-			fmt.Fprintf(stderr, "biotrain train: -resume continues the run saved in %q with its own configuration; "+
-				"only -epochs may change, so these flags are not used: %s\n", p, strings.Join(ignored, " "))
-		}
-		if given["epochs"] {
-			saved.Run.Epochs = *epochs
-		}
-		o.run, o.split = saved.Run, saved.Split
 	}
-	if err := o.run.Validate(); err != nil {
-		return nil, fmt.Errorf("biotrain train: %w", err)
+	return o, o.run.Validate()
+}
+
+// loadSavedRun replaces the run's configuration by the one saved in the checkpoint folder (only -epochs may
+// change it), and notes on stderr the given flags it does not use.
+func (o *trainOptions) loadSavedRun(fs *flag.FlagSet, stderr io.Writer) error {
+	if o.checkpoint == "" {
+		return errors.New("-resume needs -checkpoint")
 	}
-	return o, nil
+	p := filepath.Join(o.checkpoint, runConfigFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return fmt.Errorf("-resume: the run's configuration %q cannot be read (was %q written by biotrain train -checkpoint?): %w", p, o.checkpoint, err)
+	}
+	var saved struct {
+		Run   experiments.RunConfig   `json:"run"`
+		Split experiments.SplitConfig `json:"split"`
+	}
+	if err := json.Unmarshal(data, &saved); err != nil {
+		return fmt.Errorf("-resume: reading %q: %w", p, err)
+	}
+	var ignored []string
+	fs.Visit(func(f *flag.Flag) {
+		if !resumeFlags[f.Name] {
+			ignored = append(ignored, "-"+f.Name)
+		}
+	})
+	if len(ignored) > 0 { // Re-running the original command with -resume is natural: say what is not used.
+		sort.Strings(ignored)
+		fmt.Fprintf(stderr, "biotrain train: note: -resume continues the run saved in %q with its own configuration; "+
+			"only -epochs may change, so these flags are not used: %s\n", p, strings.Join(ignored, " "))
+	}
+	if flagSet(fs, "epochs") {
+		saved.Run.Epochs = o.run.Epochs
+	}
+	o.run, o.split = saved.Run, saved.Split
+	return nil
 }
 
 // resumeFlags are the flags that may accompany -resume: they do not change the saved run's configuration.
 var resumeFlags = map[string]bool{"resume": true, "checkpoint": true, "epochs": true, "data": true, "download": true,
-	"progress": true, "keep": true, "backend-config": true, "out": true}
+	"progress": true, "keep": true, "backend-config": true, "out": true, "save-steps": true, "save-every": true}
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
-	o, err := parseTrain(args, stderr)
+	o, err := parseTrain(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -198,30 +204,51 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if o.run.Bio != nil {
 		desc = o.run.Bio.String()
 	}
-	fmt.Fprintf(stdout, "biotrain train: %s width %d, %d epochs, lr %g, batch %d, seed %d; %d training / %d validation images\n  %s\n",
+	fmt.Fprintf(stdout, "train: %s width %d, %d epochs, lr %g, batch %d, seed %d; %d training / %d validation images\n  %s\n",
 		o.run.Model, o.run.Width, o.run.Epochs, o.run.LR, o.run.BatchSize, o.run.Seed, trainSet.N, valSet.N, desc)
-	if o.checkpoint != "" && !o.resume {
-		if err := os.MkdirAll(o.checkpoint, 0o755); err != nil {
-			return fmt.Errorf("-checkpoint %q: %w", o.checkpoint, err)
-		}
-		if entries, _ := filepath.Glob(filepath.Join(o.checkpoint, "checkpoint-*")); len(entries) > 0 {
-			return fmt.Errorf("-checkpoint %q already holds checkpoints: add -resume to continue, or choose another folder", o.checkpoint)
-		}
-		data, _ := json.MarshalIndent(map[string]any{"run": o.run, "split": o.split}, "", "  ")
-		p := filepath.Join(o.checkpoint, runConfigFile)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return fmt.Errorf("writing %q: %w", p, err)
-		}
+	if err := o.prepareCheckpoint(); err != nil {
+		return err
 	}
-	opts := experiments.RunOptions{Checkpoint: o.checkpoint, KeepCheckpoints: o.keep, Resume: o.resume, Progress: o.progress,
-		BackendConfig: o.backendConfig, Backend: o.backend}
+	stop, caught, release := stopOnSignal()
+	defer release()
+	opts := experiments.RunOptions{Checkpoint: o.checkpoint, KeepCheckpoints: o.keep, SaveEverySteps: o.saveSteps,
+		SaveEvery: o.saveEvery, Resume: o.resume, Stop: stop, Progress: o.progress, BackendConfig: o.backendConfig,
+		Backend: o.backend, Notes: stderr}
 	if !o.progress {
 		opts.Log = stdout // One line per evaluation; with the progress bar they are printed at the end instead.
 	}
 	res, err := experiments.Run(o.run, trainSet, valSet, opts)
+	if errors.Is(err, experiments.ErrInterrupted) {
+		return interruptedError(caught(), o.checkpoint, err)
+	}
 	if err != nil {
 		return err
 	}
+	return o.report(res, stdout)
+}
+
+// prepareCheckpoint creates the checkpoint folder of a new run and records the run's configuration there
+// (for -resume); a folder that already holds checkpoints is refused.
+func (o *trainOptions) prepareCheckpoint() error {
+	if o.checkpoint == "" || o.resume {
+		return nil
+	}
+	if err := os.MkdirAll(o.checkpoint, 0o755); err != nil {
+		return fmt.Errorf("-checkpoint %q: %w", o.checkpoint, err)
+	}
+	if experiments.HasCheckpoints(o.checkpoint) {
+		return fmt.Errorf("-checkpoint %q already holds checkpoints: add -resume to continue, or choose another folder", o.checkpoint)
+	}
+	data, _ := json.MarshalIndent(map[string]any{"run": o.run, "split": o.split}, "", "  ")
+	p := filepath.Join(o.checkpoint, runConfigFile)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		return fmt.Errorf("writing %q: %w", p, err)
+	}
+	return nil
+}
+
+// report prints the learning curve and the final result, and writes -out.
+func (o *trainOptions) report(res *experiments.RunResult, stdout io.Writer) error {
 	if o.progress {
 		fmt.Fprintln(stdout, "\n  step   epoch  val acc  val loss  train loss")
 		for _, p := range res.Curve {

@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -156,14 +157,13 @@ func Read(r io.Reader, name string) (*Array, error) {
 		return nil, fmt.Errorf("idx file %q: reading %d dimensions: %w", name, nDims, noEOF(err))
 	}
 	a.Dims = make([]int, nDims)
-	total := 1
 	for i := range a.Dims {
-		d := int(binary.BigEndian.Uint32(header[4*i:]))
-		a.Dims[i] = d
-		if d != 0 && total > MaxElements/d {
-			return nil, fmt.Errorf("idx file %q: dimensions %v announce more than %d values", name, a.Dims[:i+1], MaxElements)
-		}
-		total *= d
+		a.Dims[i] = int(binary.BigEndian.Uint32(header[4*i:]))
+	}
+	total, ok := elements(a.Dims)
+	if !ok {
+		return nil, fmt.Errorf("idx file %q: the header announces dimensions %v, more than %d values in all: the header is corrupt",
+			name, a.Dims, MaxElements)
 	}
 	want := int64(total) * int64(size)
 	// Read at most one byte more than announced, growing the buffer as data arrives: a corrupt header cannot
@@ -185,6 +185,23 @@ func Read(r io.Reader, name string) (*Array, error) {
 	return a, nil
 }
 
+// elements returns the product of dims, or false when it exceeds MaxElements.
+func elements(dims []int) (int, bool) {
+	total := 1
+	for _, d := range dims {
+		if d == 0 {
+			return 0, true
+		}
+	}
+	for _, d := range dims {
+		if total > MaxElements/d {
+			return 0, false
+		}
+		total *= d
+	}
+	return total, true
+}
+
 // ReadFile reads an idx file, decompressing it when it is gzip-compressed (detected from its first bytes,
 // whatever its extension).
 func ReadFile(path string) (*Array, error) {
@@ -193,27 +210,61 @@ func ReadFile(path string) (*Array, error) {
 		return nil, fmt.Errorf("idx: opening %q: %w", path, err)
 	}
 	defer func() { _ = f.Close() }()
-	br := bufio.NewReaderSize(f, 1<<16)
+	return ReadMaybeGzip(f, path)
+}
+
+// ReadMaybeGzip parses an idx stream that may be gzip-compressed (detected from its first two bytes). name
+// is used in error messages only. A damaged gzip stream (cut short, bad checksum) is reported as such,
+// with the number of bytes decompressed before the damage, rather than as a malformed idx header.
+func ReadMaybeGzip(r io.Reader, name string) (*Array, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
 	head, _ := br.Peek(2)
-	if len(head) == 2 && head[0] == 0x1f && head[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, fmt.Errorf("idx file %q: gzip header: %w", path, err)
-		}
-		a, err := Read(zr, path)
-		if err != nil {
-			return nil, err
-		}
-		// Drain to the end so that the gzip checksum is verified.
-		if _, err := io.Copy(io.Discard, zr); err != nil {
-			return nil, fmt.Errorf("idx file %q: gzip: %w", path, err)
-		}
-		if err := zr.Close(); err != nil {
-			return nil, fmt.Errorf("idx file %q: gzip: %w", path, err)
-		}
-		return a, nil
+	if len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b {
+		return Read(br, name)
 	}
-	return Read(br, path)
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, fmt.Errorf("idx file %q: gzip header: %w", name, noEOF(err))
+	}
+	gr := &gzipReader{r: zr}
+	a, err := Read(gr, name)
+	if err == nil {
+		// Drain to the end so that the gzip checksum is verified.
+		_, err = io.Copy(io.Discard, gr)
+	}
+	if gr.err != nil {
+		return nil, gr.describe(name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// gzipReader counts the bytes decompressed and keeps the first error of the gzip stream itself, so that a
+// damaged stream is reported as a gzip problem.
+type gzipReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (g *gzipReader) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if err != nil && err != io.EOF && g.err == nil {
+		g.err = err
+	}
+	return n, err
+}
+
+// describe explains the gzip error kept by g.
+func (g *gzipReader) describe(name string) error {
+	if errors.Is(g.err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("idx file %q: the gzip stream is cut short after %d decompressed bytes: the file is truncated (%w)",
+			name, g.n, g.err)
+	}
+	return fmt.Errorf("idx file %q: damaged gzip stream after %d decompressed bytes: %w", name, g.n, g.err)
 }
 
 // noEOF turns a bare io.EOF into io.ErrUnexpectedEOF: in the middle of a header an EOF is a truncation.

@@ -126,8 +126,10 @@ func TestReadFileCorrupt(t *testing.T) {
 		{"truncated-dims", encode(Uint8, []int{2, 3}, nil)[:9], "dimensions"},
 		{"truncated-data", good[:len(good)-1], "truncated"},
 		{"extra-data", append(append([]byte(nil), good...), 7), "wrong size"},
-		{"huge-header", encode(Uint8, []int{1 << 30, 1 << 30}, nil), "more than"},
-		{"gzip-truncated", gzGood[:len(gzGood)-10], "unexpected EOF"},
+		{"huge-header", encode(Uint8, []int{1 << 30, 1 << 30}, nil), "dimensions [1073741824 1073741824], more than"},
+		{"huge-first-dim", encode(Uint8, []int{3_000_000_000, 2, 5}, nil), "dimensions [3000000000 2 5], more than"},
+		{"gzip-truncated", gzGood[:len(gzGood)-10], "gzip stream is cut short"},
+		{"gzip-truncated-in-header", gz(t, good)[:12], "gzip stream is cut short"},
 		{"gzip-checksum", corruptGz, "gzip"},
 		{"gzip-bad-header", []byte{0x1f, 0x8b, 0, 0}, "gzip"},
 	}

@@ -111,7 +111,7 @@ type Victim struct {
 	// Model is the model function as trained: for a bio model, the converted one (conv.Convert(fn)). It takes
 	// inputs [batch, features] and returns logits [batch, classes].
 	Model train.ModelFn
-	// Converter is the bio converter of a converted model (nil for a plain one); ObserveUpdate needs it.
+	// Converter is the bio converter of a converted model (nil for a plain one, whose update is its gradient).
 	Converter *bio.Converter
 }
 
@@ -133,9 +133,6 @@ func NewAttack(v Victim, cfg Config) (*Attack, error) {
 	}
 	if v.Backend == nil || v.Context == nil || v.Model == nil {
 		return nil, errors.New("inversion: the victim needs a Backend, a Context and a Model")
-	}
-	if cfg.Observe == ObserveUpdate && v.Converter == nil {
-		return nil, fmt.Errorf("inversion: observe=%q needs the victim's bio Converter", cfg.Observe)
 	}
 	a := &Attack{victim: v, cfg: cfg}
 	var err error
@@ -174,7 +171,7 @@ func (a *Attack) weightGradients(ctx *context.Context, x, labels *Node) []*Node 
 // observeGraph: inputs x [batch, features] and labels [batch, 1] → the observed gradients.
 func (a *Attack) observeGraph(ctx *context.Context, inputs []*Node) []*Node {
 	grads := a.weightGradients(ctx, inputs[0], inputs[1])
-	if a.cfg.Observe == ObserveUpdate && a.victim.Converter.Config().FuzzyLearningRates {
+	if a.cfg.Observe == ObserveUpdate && a.victim.Converter != nil && a.victim.Converter.Config().FuzzyLearningRates {
 		grads = a.victim.Converter.FuzzyLearningRates(ctx, inputs[0].Graph(), grads)
 	}
 	return grads

@@ -1,6 +1,7 @@
 package inversion
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -249,14 +250,29 @@ func TestConfigValidate(t *testing.T) {
 	b := newBackend(t)
 	x, _ := randImages[float32](1, 1)
 	v := victim(t, b, nil, x)
+	// Without a converter the update is the gradient.
 	c := tinyConfig()
 	c.Observe = ObserveUpdate
-	if _, err := NewAttack(v, c); err == nil || !strings.Contains(err.Error(), "Converter") {
-		t.Errorf("observe=update without a converter: %v", err)
+	up, err := NewAttack(v, c)
+	if err != nil {
+		t.Fatalf("observe=update without a converter: %v", err)
 	}
 	a, err := NewAttack(v, tinyConfig())
 	if err != nil {
 		t.Fatal(err)
+	}
+	gu, err := up.Observe(x, labelsOf(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gg, err := a.Observe(x, labelsOf(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range gg {
+		if fmt.Sprint(gu[i].Value()) != fmt.Sprint(gg[i].Value()) {
+			t.Fatalf("observation %d: update %v differs from gradient %v without a converter", i, gu[i].Value(), gg[i].Value())
+		}
 	}
 	wrong := tensors.FromFlatDataAndDimensions(make([]float32, 10), 1, 10)
 	if _, err := a.Observe(wrong, labelsOf(0)); err == nil || !strings.Contains(err.Error(), "[batch, 16]") {

@@ -14,13 +14,10 @@ import (
 	"github.com/bio-transformations/go-bio/datasets/idx"
 	"github.com/bio-transformations/go-bio/experiments"
 	"github.com/gomlx/gomlx/backends"
-	"github.com/gomlx/gomlx/backends/simplego"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
-	"github.com/gomlx/gomlx/pkg/ml/train/losses"
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 )
 
 // ExperimentConfig is the design of the privacy experiment: victims of every variant and seed are trained
@@ -52,6 +49,10 @@ type ExperimentConfig struct {
 	Observations []Observation `json:"observations"`
 	// Parallel is the number of victims handled at once (0: runtime.NumCPU()).
 	Parallel int `json:"parallel"`
+	// ResultsDir, when not empty, keeps the records of every finished victim there, so that an experiment
+	// re-run with the same folder (e.g. after being killed) attacks only the other victims; a different
+	// design under the same folder is an error (see experiments.OpenResultStore).
+	ResultsDir string `json:"-"`
 }
 
 // DefaultVariants are the variants attacked by default: the baseline, each factorial mechanism alone and
@@ -203,6 +204,12 @@ func Run(cfg ExperimentConfig, trainSet, testSet *idx.Dataset, log io.Writer) (*
 	if m := slices.Max(cfg.BatchSizes); m > testSet.N {
 		return nil, fmt.Errorf("attack: batch size %d is larger than the %d test images", m, testSet.N)
 	}
+	design := cfg
+	design.Parallel = 0 // does not change the results
+	store, err := experiments.OpenResultStore(cfg.ResultsDir, "attack", design)
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res := &ExperimentResult{Config: cfg, Variants: variants}
 	type job struct {
@@ -218,25 +225,39 @@ func Run(cfg ExperimentConfig, trainSet, testSet *idx.Dataset, log io.Writer) (*
 	records := make([][]*Record, len(jobs))
 	errs := make([]error, len(jobs))
 	var mu sync.Mutex
-	sem := make(chan struct{}, cfg.Parallel)
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			records[i], errs[i] = runVictim(cfg, j.v, j.seed, trainSet, testSet, func(r *Record) {
-				if log == nil {
-					return
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				_, _ = fmt.Fprintf(log, "%s seed %d step %d, %s, batch size %d #%d: victim acc %.3f, objective %.3g, PSNR %s dB (%.0f s)\n",
-					r.Variant, r.Seed, r.Step, r.Observe, r.BatchSize, r.Batch, r.VictimAccuracy, r.BestObjective, formatList(r.PSNR), r.Seconds)
-			})
-		}()
+	logRecord := func(r *Record) {
+		if log == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = fmt.Fprintf(log, "%s seed %d step %d, %s, batch size %d #%d: victim acc %.3f, objective %.3g, PSNR %s dB (%.0f s)\n",
+			r.Variant, r.Seed, r.Step, r.Observe, r.BatchSize, r.Batch, r.VictimAccuracy, r.BestObjective, formatList(r.PSNR), r.Seconds)
 	}
-	wg.Wait()
+	experiments.ForEach(len(jobs), cfg.Parallel, func(i int) {
+		j := jobs[i]
+		name := fmt.Sprintf("%s-seed%d", j.v.Name, j.seed)
+		if store.Load(name, &records[i]) {
+			for _, r := range records[i] {
+				logRecord(r)
+			}
+			return
+		}
+		records[i], errs[i] = runVictim(cfg, j.v, j.seed, trainSet, testSet, logRecord)
+		if errs[i] == nil {
+			errs[i] = store.Save(name, records[i])
+		}
+	})
+	res.collect(records, errs, testSet)
+	res.WallSeconds = time.Since(start).Seconds()
+	if len(res.Records) == 0 {
+		return nil, fmt.Errorf("attack: every victim failed: %s", strings.Join(res.Errors, "; "))
+	}
+	return res, nil
+}
+
+// collect adds the victims' records (or errors) to res, with the original images of the attacked batches.
+func (res *ExperimentResult) collect(records [][]*Record, errs []error, testSet *idx.Dataset) {
 	for i, rs := range records {
 		if errs[i] != nil {
 			res.Errors = append(res.Errors, errs[i].Error())
@@ -255,11 +276,6 @@ func Run(cfg ExperimentConfig, trainSet, testSet *idx.Dataset, log io.Writer) (*
 			}
 		}
 	}
-	res.WallSeconds = time.Since(start).Seconds()
-	if len(res.Records) == 0 {
-		return nil, fmt.Errorf("attack: every victim failed: %s", strings.Join(res.Errors, "; "))
-	}
-	return res, nil
 }
 
 func formatList(xs []float64) string {
@@ -277,35 +293,29 @@ func runVictim(cfg ExperimentConfig, v experiments.Variant, seed int64, trainSet
 			err = fmt.Errorf("attack: victim %s seed %d: %v", v.Name, seed, r)
 		}
 	}()
-	backend, err := simplego.New(BackendConfig)
-	if err != nil {
-		return nil, err
-	}
-	defer backend.Finalize()
-	modelFn, err := experiments.PaperModels(cfg.Model, cfg.Width)
-	if err != nil {
-		return nil, err
-	}
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, seed)
-	ctx.SetRNGStateFromSeed(seed)
-	opt := optimizers.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LR).Done()
-	var conv *bio.Converter
+	run := experiments.RunConfig{Variant: v.Name, Model: cfg.Model, Width: cfg.Width, Seed: seed, LR: cfg.LR,
+		BatchSize: cfg.TrainBatchSize}
 	if v.Bio != nil {
 		b := *v.Bio
 		b.Seed = seed
-		if conv, err = bio.NewConverter(b); err != nil {
-			return nil, err
-		}
-		modelFn, opt = conv.Convert(modelFn), conv.Optimizer(opt)
+		run.Bio = &b
 	}
+	t, err := experiments.NewTrainer(run, experiments.RunOptions{BackendConfig: BackendConfig})
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	t.TrainMetrics, t.EvalMetrics = nil, nil
+	backend, ctx, modelFn := t.Backend, t.Context, t.Model
+	ctx.SetRNGStateFromSeed(seed)
+	conv, _ := t.Mechanisms.(*bio.Converter)
 	// One forward pass creates the model's variables, so that every later graph can reuse them; the converted
 	// layers' fuzzy factors (otherwise created by the optimizer's first step) are created with them, for
 	// attacks on the freshly initialised victim.
 	if err := createVariables(backend, ctx, conv, modelFn, testSet); err != nil {
 		return nil, fmt.Errorf("attack: victim %s seed %d: %w", v.Name, seed, err)
 	}
-	trainer := train.NewTrainer(backend, ctx.Reuse(), modelFn, losses.SparseCategoricalCrossEntropyLogits, opt, nil, nil)
+	trainer := t.Build(ctx.Reuse())
 	batches, err := experiments.NewTrainBatches("train", trainSet, cfg.TrainBatchSize, seed)
 	if err != nil {
 		return nil, err
@@ -331,52 +341,56 @@ func runVictim(cfg ExperimentConfig, v experiments.Variant, seed int64, trainSet
 				return nil, fmt.Errorf("attack: victim %s seed %d: training step %d: %w", v.Name, seed, step, err)
 			}
 		}
-		acc := 0.0
-		if evalN > 0 {
-			sub, err := testSet.Subset("eval", seq(evalN))
-			if err != nil {
-				return nil, err
-			}
-			out, err := accExec.Exec(sub.ImagesTensor(), sub.LabelsTensor())
-			if err != nil {
-				return nil, err
-			}
-			acc = float64(tensors.ToScalar[float32](out[0]))
+		acc, err := snapshotAccuracy(accExec, testSet, evalN)
+		if err != nil {
+			return nil, err
 		}
-		// Without fuzzy learning rates the update is the gradient: its attacks are the gradient's, reused.
-		fuzzy := conv != nil && conv.Config().FuzzyLearningRates
-		byObs := map[Observation]map[[2]int]*Record{}
-		for _, obs := range cfg.Observations {
-			byObs[obs] = map[[2]int]*Record{}
-			acfg := cfg.Attack
-			acfg.Observe = obs
-			same := map[[2]int]*Record(nil)
-			if obs == ObserveUpdate && !fuzzy {
-				acfg.Observe = ObserveGradient
-				same = byObs[ObserveGradient]
-			}
-			var a *Attack
-			for _, bs := range cfg.BatchSizes {
-				for k := range cfg.Batches {
-					var r *Record
-					if prev, ok := same[[2]int{bs, k}]; ok {
-						cp := *prev
-						r = &cp
-					} else {
-						if a == nil {
-							if a, err = NewAttack(victim, acfg); err != nil {
-								return nil, err
-							}
-						}
-						if r, err = attackBatch(a, testSet, seed, bs, k); err != nil {
-							return nil, fmt.Errorf("attack: victim %s seed %d step %d: %w", v.Name, seed, snap, err)
-						}
-					}
-					r.Variant, r.Step, r.Observe, r.VictimAccuracy = v.Name, snap, obs, acc
-					byObs[obs][[2]int{bs, k}] = r
-					records = append(records, r)
-					report(r)
+		rs, err := attackSnapshot(cfg, victim, v.Name, seed, snap, acc, testSet, report)
+		if err != nil {
+			return nil, err
+		}
+		records = append(records, rs...)
+	}
+	return records, nil
+}
+
+// snapshotAccuracy measures the victim's accuracy on the first evalN test images.
+func snapshotAccuracy(accExec *context.Exec, testSet *idx.Dataset, evalN int) (float64, error) {
+	if evalN <= 0 {
+		return 0, nil
+	}
+	sub, err := testSet.Subset("eval", seq(evalN))
+	if err != nil {
+		return 0, err
+	}
+	out, err := accExec.Exec(sub.ImagesTensor(), sub.LabelsTensor())
+	if err != nil {
+		return 0, err
+	}
+	return float64(tensors.ToScalar[float32](out[0])), nil
+}
+
+// attackSnapshot attacks every batch of every size with every observation of the victim at one snapshot.
+func attackSnapshot(cfg ExperimentConfig, victim Victim, variant string, seed int64, snap int, acc float64,
+	testSet *idx.Dataset, report func(*Record)) (records []*Record, err error) {
+	// Every observation is attacked, also the update of a victim without fuzzy learning rates (where it
+	// equals the gradient): the two paths are then checked against each other (TestExperiment).
+	for _, obs := range cfg.Observations {
+		acfg := cfg.Attack
+		acfg.Observe = obs
+		a, err := NewAttack(victim, acfg)
+		if err != nil {
+			return nil, err
+		}
+		for _, bs := range cfg.BatchSizes {
+			for k := range cfg.Batches {
+				r, err := attackBatch(a, testSet, seed, bs, k)
+				if err != nil {
+					return nil, fmt.Errorf("attack: victim %s seed %d step %d: %w", variant, seed, snap, err)
 				}
+				r.Variant, r.Step, r.Observe, r.VictimAccuracy = variant, snap, obs, acc
+				records = append(records, r)
+				report(r)
 			}
 		}
 	}

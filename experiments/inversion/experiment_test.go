@@ -2,12 +2,14 @@ package inversion
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/bio-transformations/go-bio/datasets/idx"
@@ -28,22 +30,32 @@ func tinyExperiment() ExperimentConfig {
 	return c
 }
 
-// TestExperimentRun runs a tiny experiment and checks its bookkeeping: every (variant, snapshot,
-// observation, batch size, batch) attacked once on the same images for every variant; where the observed
-// gradients must be identical (the baseline's update is its gradient; at step 0 the fuzzy victim has the
-// baseline's weights) the results are identical; results are reproducible; reports and pictures are written
-// and the JSON reads back.
-func TestExperimentRun(t *testing.T) {
-	trainSet, testSet := synthetic("train", 200, 1), synthetic("test", 60, 2)
-	cfg := tinyExperiment()
-	var log bytes.Buffer
-	res, err := Run(cfg, trainSet, testSet, &log)
+// tinyRun is the result of the tiny experiment (run once, shared by the tests below) and its log.
+var tinyRun = sync.OnceValues(func() (*ExperimentResult, error) {
+	res, err := Run(tinyExperiment(), synthetic("train", 200, 1), synthetic("test", 60, 2), &tinyLog)
+	if err == nil && len(res.Errors) > 0 {
+		err = fmt.Errorf("victims failed: %v", res.Errors)
+	}
+	return res, err
+})
+
+var tinyLog bytes.Buffer
+
+func tinyResult(t *testing.T) *ExperimentResult {
+	t.Helper()
+	res, err := tinyRun()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Errors) > 0 {
-		t.Fatal(res.Errors)
-	}
+	return res
+}
+
+// TestExperimentRun checks the bookkeeping of a tiny experiment: every (variant, snapshot, observation,
+// batch size, batch) attacked once on the same images for every variant; where the observed gradients must
+// be identical (the baseline's update is its gradient; at step 0 the fuzzy victim has the baseline's
+// weights) the results are identical.
+func TestExperimentRun(t *testing.T) {
+	res, cfg, log := tinyResult(t), tinyExperiment(), &tinyLog
 	if want := 2 * 2 * 2 * 2; len(res.Records) != want { // variants × snapshots × observations × batch sizes
 		t.Fatalf("%d records, want %d", len(res.Records), want)
 	}
@@ -90,6 +102,12 @@ func TestExperimentRun(t *testing.T) {
 		}
 	}
 
+}
+
+// TestExperimentReproducible runs the tiny experiment again: every record is identical.
+func TestExperimentReproducible(t *testing.T) {
+	res, cfg := tinyResult(t), tinyExperiment()
+	trainSet, testSet := synthetic("train", 200, 1), synthetic("test", 60, 2)
 	again, err := Run(cfg, trainSet, testSet, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +120,11 @@ func TestExperimentRun(t *testing.T) {
 		}
 	}
 
+}
+
+// TestExperimentSummaries checks the summary rows of the tiny experiment.
+func TestExperimentSummaries(t *testing.T) {
+	res := tinyResult(t)
 	sums := Summarize(res)
 	if len(sums) != 16 || sums[0].Variant != experiments.BaselineName || !math.IsNaN(sums[0].P) || sums[0].Images != 1 {
 		t.Fatalf("summaries: %+v", sums)
@@ -115,6 +138,11 @@ func TestExperimentRun(t *testing.T) {
 			t.Errorf("%+v: %d images, want %d", s, s.Images, want)
 		}
 	}
+}
+
+// TestExperimentOutputs writes the reports and pictures of the tiny experiment and reads the JSON back.
+func TestExperimentOutputs(t *testing.T) {
+	res := tinyResult(t)
 	dir := t.TempDir()
 	outs, err := WriteOutputs(dir, res)
 	if err != nil {
@@ -189,5 +217,38 @@ func TestExperimentConfigValidate(t *testing.T) {
 	c.BatchSizes = []int{100}
 	if _, err := Run(c, synthetic("a", 50, 1), synthetic("b", 30, 2), nil); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("batch larger than the test set: %v", err)
+	}
+}
+
+// TestExperimentResumes: an attack experiment whose folder lost a victim (as a killed one would not have
+// written it) attacks only that victim again, and its table equals the uninterrupted one; a changed design
+// under the same folder is an error.
+func TestExperimentResumes(t *testing.T) {
+	trainSet, testSet := synthetic("train", 200, 1), synthetic("test", 60, 2)
+	cfg := tinyExperiment()
+	straight, err := Run(cfg, trainSet, testSet, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ResultsDir = t.TempDir()
+	if _, err := Run(cfg, trainSet, testSet, nil); err != nil {
+		t.Fatal(err)
+	}
+	victims, _ := filepath.Glob(filepath.Join(cfg.ResultsDir, "attack-runs", "*-seed*.json"))
+	if len(victims) != 2 {
+		t.Fatalf("victim files %v, want 2", victims)
+	}
+	_ = os.Remove(victims[0])
+	cfg.Parallel = 1
+	resumed, err := Run(cfg, trainSet, testSet, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := MarkdownTable(Summarize(resumed)), MarkdownTable(Summarize(straight)); a != b {
+		t.Errorf("resumed table\n%s\nuninterrupted\n%s", a, b)
+	}
+	cfg.Attack.Iterations++
+	if _, err := Run(cfg, trainSet, testSet, nil); err == nil || !strings.Contains(err.Error(), "another design (attack differ)") {
+		t.Errorf("changed design: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
-// Package stats holds the few statistics the experiment reports need: mean, sample standard deviation,
-// Welch's two-sample t-test (Welch–Satterthwaite degrees of freedom, two-sided p-value from Student's t
-// distribution) and Cohen's d with the pooled standard deviation.
+// Package stats holds the few statistics the experiment reports need, with gonum doing the arithmetic: mean,
+// sample standard deviation, Welch's two-sample t-test (Welch–Satterthwaite degrees of freedom, two-sided
+// p-value from Student's t distribution; gonum has no two-sample t-test) and Cohen's d with the pooled
+// standard deviation.
 //
 // Functions return NaN (never panic) when a statistic is undefined, e.g. fewer than two samples or zero
 // variance in both groups; callers print NaN as "–".
@@ -9,47 +10,38 @@ package stats
 import (
 	"math"
 
+	"gonum.org/v1/gonum/floats"
+	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
-// Mean returns the arithmetic mean of x, or NaN when x is empty.
+// Mean returns the arithmetic mean of x (gonum's stat.Mean), or NaN when x is empty.
 func Mean(x []float64) float64 {
 	if len(x) == 0 {
 		return math.NaN()
 	}
-	s := 0.0
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
+	return stat.Mean(x, nil)
 }
 
-// Variance returns the unbiased sample variance of x (divisor n − 1), or NaN when len(x) < 2.
+// Variance returns the unbiased sample variance of x (divisor n − 1, gonum's stat.Variance), or NaN when
+// len(x) < 2.
 func Variance(x []float64) float64 {
 	if len(x) < 2 {
 		return math.NaN()
 	}
-	m := Mean(x)
-	s := 0.0
-	for _, v := range x {
-		s += (v - m) * (v - m)
-	}
-	return s / float64(len(x)-1)
+	return stat.Variance(x, nil)
 }
 
 // Std returns the sample standard deviation of x (divisor n − 1), or NaN when len(x) < 2.
 func Std(x []float64) float64 { return math.Sqrt(Variance(x)) }
 
-// MinMax returns the smallest and largest value of x, or NaN, NaN when x is empty.
+// MinMax returns the smallest and largest value of x (gonum's floats.Min and floats.Max), or NaN, NaN when
+// x is empty.
 func MinMax(x []float64) (lo, hi float64) {
 	if len(x) == 0 {
 		return math.NaN(), math.NaN()
 	}
-	lo, hi = x[0], x[0]
-	for _, v := range x[1:] {
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
-	}
-	return lo, hi
+	return floats.Min(x), floats.Max(x)
 }
 
 // TTest is the result of Welch's t-test.
