@@ -83,7 +83,7 @@ cover:
 
 ## bench: Go benchmarks (step times of the bio mechanisms and of the layers).
 bench:
-	$(GO) test -run NONE -bench . -benchtime 10x ./bio/ ./biolayers/ ./models/
+	$(GO) test -run NONE -bench . -benchtime 10x ./cmd/biobench/ ./biolayers/ ./models/
 
 ## bench-side-by-side: step time and peak heap of every bio variant (cmd/biobench) next to the PyTorch
 ## reference's (shared/bench/reference_overhead.py, needs python3-torch with OpenBLAS), as one Markdown table in

@@ -6,17 +6,10 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/bio-transformations/go-bio/bio"
-	backendpkg "github.com/bio-transformations/go-bio/internal/backend"
+	"github.com/bio-transformations/go-bio/experiments"
 	"github.com/bio-transformations/go-bio/internal/benchvariants"
-	"github.com/bio-transformations/go-bio/models"
-	"github.com/gomlx/gomlx/backends"
-	_ "github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
-	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/train"
-	"github.com/gomlx/gomlx/pkg/ml/train/losses"
-	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 )
 
 // inputFeatures and numClasses are FCNet's input width (MNIST's 28×28 pixels) and output width.
@@ -28,6 +21,7 @@ const MB = 1e6
 // bench is one variant under measurement.
 type bench struct {
 	benchvariants.Variant
+	setup      *experiments.Trainer
 	trainer    *train.Trainer
 	times      []float64 // ms per timed step
 	peaks      []float64 // peak heap of each heap step, bytes
@@ -49,16 +43,14 @@ func (b *bench) step() error {
 // steps per variant and times o.steps steps per variant. Heap and timed steps are interleaved: the variants
 // take turns, step by step, so that machine load affects them alike.
 func measure(vs []benchvariants.Variant, o options) (*Report, error) {
-	backend, err := backendpkg.New(o.backend)
-	if err != nil {
-		return nil, err
-	}
 	x, y := batch(o.batch)
 	benches := make([]*bench, len(vs))
 	for i, v := range vs {
-		if benches[i], err = newBench(backend, v, o.hidden, x, y); err != nil {
+		var err error
+		if benches[i], err = newBench(o.backend, v, o.hidden, x, y); err != nil {
 			return nil, err
 		}
+		defer benches[i].setup.Close()
 		if err := benches[i].step(); err != nil { // compiles the graph
 			return nil, err
 		}
@@ -82,7 +74,7 @@ func measure(vs []benchvariants.Variant, o options) (*Report, error) {
 		}
 	}
 	rep := &Report{Model: fmt.Sprintf("FCNet %d-%d-%d", inputFeatures, o.hidden, numClasses), Batch: o.batch,
-		Backend: backend.Name(), GoMaxProcs: runtime.GOMAXPROCS(0), When: time.Now().UTC().Format(time.RFC3339),
+		Backend: benches[0].setup.Backend.Name(), GoMaxProcs: runtime.GOMAXPROCS(0), When: time.Now().UTC().Format(time.RFC3339),
 		HeapMethod: heapMethod, Kernels: kernels(o.hidden)}
 	rep.Results = results(benches, o.steps)
 	bound := *rep.Results[0].PeakHeapMB
@@ -93,21 +85,27 @@ func measure(vs []benchvariants.Variant, o options) (*Report, error) {
 	return rep, nil
 }
 
-// newBench builds the trainer of v: FCNet 784-hidden-10, plain SGD, converted when v.Bio is set.
-func newBench(backend backends.Backend, v benchvariants.Variant, hidden int, x, y *tensors.Tensor) (*bench, error) {
-	ctx := context.New()
-	ctx.SetParam(context.ParamInitialSeed, int64(1))
-	modelFn := models.FCNetConfig{Hidden: []int{hidden}, NumClasses: numClasses}.ModelFn
-	model, opt := train.ModelFn(modelFn), optimizers.StochasticGradientDescent().WithLearningRate(0.01).Done()
-	if v.Bio != nil {
-		conv, err := bio.NewConverter(*v.Bio)
-		if err != nil {
-			return nil, fmt.Errorf("variant %s: %w", v.ID, err)
-		}
-		model, opt = conv.Convert(modelFn), conv.Optimizer(opt)
+// newBench builds the trainer of v with the experiments' one trainer set-up (experiments.NewTrainer, as
+// experiments.Run and the attack's victims do): FCNet 784-hidden-10, plain SGD at lr 0.01, converted when
+// v.Bio is set, on its own backend, without training metrics (the step alone is measured).
+func newBench(backendName string, v benchvariants.Variant, hidden int, x, y *tensors.Tensor) (*bench, error) {
+	cfg := experiments.RunConfig{Variant: v.ID, Model: "fcnet", Width: hidden, Seed: 1, LR: 0.01, Bio: v.Bio}
+	setup, err := experiments.NewTrainer(cfg, experiments.RunOptions{Backend: backendName})
+	if err != nil {
+		return nil, err
 	}
-	trainer := train.NewTrainer(backend, ctx, model, losses.SparseCategoricalCrossEntropyLogits, opt, nil, nil)
-	return &bench{Variant: v, trainer: trainer, x: x, y: y}, nil
+	setup.Context.SetRNGStateFromSeed(cfg.Seed)
+	setup.TrainMetrics, setup.EvalMetrics = nil, nil
+	// Tensors are bound to the backend they were first used on: every variant gets its own copies.
+	xc, err := x.LocalClone()
+	if err != nil {
+		return nil, err
+	}
+	yc, err := y.LocalClone()
+	if err != nil {
+		return nil, err
+	}
+	return &bench{Variant: v, setup: setup, trainer: setup.Build(setup.Context), x: xc, y: yc}, nil
 }
 
 // batch returns a fixed random batch: standard-normal inputs [size, 784] and labels [size, 1] in [0, 10).
