@@ -19,9 +19,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
-	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
 )
 
 // ParamPrefix is the prefix of context-parameter keys: "bio_" + the reference snake_case name.
@@ -205,65 +203,6 @@ func cfgEnumName(s string) string {
 		name = name[i+1:]
 	}
 	return strings.ReplaceAll(name, "-", "_")
-}
-
-// ActivationName is the name of a weight-splitting activation (Config.WeightSplittingActivation). Its
-// UnmarshalText accepts the spellings a Python user may write and stores the canonical name, so it serves
-// flag.TextVar: fs.TextVar((*bio.ActivationName)(&cfg.WeightSplittingActivation), ...).
-type ActivationName string
-
-// UnmarshalText implements encoding.TextUnmarshaler; see ActivationByName for the accepted names.
-func (a *ActivationName) UnmarshalText(text []byte) error {
-	canonical, ok := normalizeActivationName(string(text))
-	if !ok {
-		return cfgErr(cfgKeyActivation, string(text), "must be one of %s", cfgJoin(activationNames))
-	}
-	*a = ActivationName(canonical)
-	return nil
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (a ActivationName) MarshalText() ([]byte, error) { return []byte(a), nil }
-
-// activationNames are the accepted values of Config.WeightSplittingActivation, in canonical form.
-var activationNames = []string{"identity", "relu", "relu6", "tanh", "sigmoid", "leaky_relu", "gelu", "silu", "elu"}
-
-// activationAliases maps normalized alternative spellings to canonical names.
-var activationAliases = map[string]string{"": "identity", "none": "identity", "linear": "identity",
-	"leakyrelu": "leaky_relu", "swish": "silu"}
-
-// normalizeActivationName lower-cases name and accepts the spellings a Python user may write: "ReLU",
-// "torch.nn.ReLU()", "F.relu", "LeakyReLU()", "Identity()" (the reference's default) or "none".
-func normalizeActivationName(name string) (string, bool) {
-	s := cfgEnumName(strings.TrimSuffix(strings.TrimSpace(name), "()"))
-	if alias, ok := activationAliases[s]; ok {
-		s = alias
-	}
-	return s, slices.Contains(activationNames, s)
-}
-
-// ActivationByName returns the activation function f used by weight splitting. Names are case-insensitive
-// and may be written as in Python ("ReLU()", "torch.relu"); "" and "none" mean identity. The functions follow
-// PyTorch's defaults: leaky_relu has negative slope 0.01, gelu is the exact (erf) form, elu has α = 1, and
-// relu6 is min(max(x, 0), 6).
-func ActivationByName(name string) (func(*graph.Node) *graph.Node, error) {
-	var a ActivationName
-	if err := a.UnmarshalText([]byte(name)); err != nil {
-		return nil, err
-	}
-	return map[ActivationName]func(*graph.Node) *graph.Node{
-		"identity":   func(x *graph.Node) *graph.Node { return x },
-		"relu":       activations.Relu,
-		"relu6":      func(x *graph.Node) *graph.Node { return graph.MinScalar(graph.MaxScalar(x, 0.0), 6.0) },
-		"tanh":       graph.Tanh,
-		"sigmoid":    graph.Sigmoid,
-		"leaky_relu": func(x *graph.Node) *graph.Node { return activations.LeakyReluWithAlpha(x, 0.01) },
-		"gelu":       activations.Gelu,
-		"silu":       activations.Swish,
-		"elu": func(x *graph.Node) *graph.Node {
-			return graph.Where(graph.GreaterThan(x, graph.ScalarZero(x.Graph(), x.DType())), x, graph.Expm1(x))
-		},
-	}[a], nil
 }
 
 // uniformBased reports whether distribution d draws s = 1 + ν·(something in [−1, 1]), so that ν > 1 would
