@@ -26,24 +26,13 @@ import (
 func (p *plan) runGradientStage(ctx *context.Context, g *Graph, grads []*Node, st stage) []*Node {
 	s := p.beginStep(ctx, g)
 	s.prepare(ctx)
-	index, err := s.layerGradients(ctx, grads)
-	if err != nil {
-		panic(err)
-	}
-	out := append([]*Node(nil), grads...)
-	for _, ls := range s.layers {
-		i, ok := index[ls]
-		if !ok {
-			continue
-		}
-		ls.grad = out[i]
+	out := s.transformGradients(ctx, grads, func(ls *layerStep) {
 		st.grad(ls)
 		ls.applyFactors()
-		out[i] = ls.grad
 		if ls.rng != nil {
 			ls.rng.save()
 		}
-	}
+	})
 	s.gradDone[st.key] = true
 	return out
 }

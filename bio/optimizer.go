@@ -54,19 +54,6 @@ func (o *bioOptimizer) UpdateGraph(ctx *context.Context, g *Graph, loss *Node) {
 		o.inner.UpdateGraph(ctx, g, loss)
 		return
 	}
-	grads := ctx.BuildTrainableVariablesGradientsGraph(loss)
-	index, err := s.layerGradients(ctx, grads)
-	if err != nil {
-		panic(err)
-	}
-	for _, ls := range s.layers {
-		i, ok := index[ls]
-		if !ok {
-			continue
-		}
-		ls.grad = grads[i]
-		s.runGradientStages(ls)
-		grads[i] = ls.grad
-	}
+	grads := s.transformGradients(ctx, ctx.BuildTrainableVariablesGradientsGraph(loss), s.runGradientStages)
 	inner.UpdateGraphWithGradients(ctx, grads, loss.DType())
 }

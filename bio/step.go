@@ -256,9 +256,10 @@ func everyNFactor(ctx *context.Context, g *Graph, n int, dtype dtypes.DType) *No
 	return ConvertDType(everyN(ctx, g, n), dtype)
 }
 
-// layerGradients pairs the layers of the step with the index of their gradient in grads, the gradients of
-// ctx's trainable variables in use by g in the order ctx.BuildTrainableVariablesGradientsGraph returns them.
-func (s *step) layerGradients(ctx *context.Context, grads []*Node) (map[*layerStep]int, error) {
+// transformGradients returns a copy of grads — the gradients of ctx's trainable variables in use by the
+// graph, in the order ctx.BuildTrainableVariablesGradientsGraph returns them — in which transform has
+// changed the gradient of every converted layer (it reads and sets ls.grad).
+func (s *step) transformGradients(ctx *context.Context, grads []*Node, transform func(ls *layerStep)) []*Node {
 	index := map[*context.Variable]int{}
 	for v := range ctx.InAbsPath(context.RootScope).IterVariables() {
 		if v.Trainable && v.InUseByGraph(s.g) {
@@ -266,16 +267,18 @@ func (s *step) layerGradients(ctx *context.Context, grads []*Node) (map[*layerSt
 		}
 	}
 	if len(index) != len(grads) {
-		return nil, fmt.Errorf("bio: got %d gradients for %d trainable variables in use by the graph: pass the "+
-			"result of ctx.BuildTrainableVariablesGradientsGraph", len(grads), len(index))
+		panic(fmt.Errorf("bio: got %d gradients for %d trainable variables in use by the graph: pass the "+
+			"result of ctx.BuildTrainableVariablesGradientsGraph", len(grads), len(index)))
 	}
-	out := map[*layerStep]int{}
+	out := append([]*Node(nil), grads...)
 	for _, ls := range s.layers {
 		if i, ok := index[ls.Weights]; ok {
-			out[ls] = i
+			ls.grad = out[i]
+			transform(ls)
+			out[i] = ls.grad
 		}
 	}
-	return out, nil
+	return out
 }
 
 // updateModeStage applies, with factor_mode "update", the step's factors to the optimizer's update:
