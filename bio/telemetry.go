@@ -127,10 +127,22 @@ var metricStats = []struct {
 }{
 	{"rejuvenated", func(ls *layerStep) *Node { return maskFraction(ls.g, ls.rejuvenated) }},
 	{"crystallized", func(ls *layerStep) *Node { return maskFraction(ls.g, ls.crystallized) }},
-	{"factor_mean", func(ls *layerStep) *Node { return meanAll(ls.factorsVar(ls.ctx).ValueGraph(ls.g)) }},
-	{"factor_min", func(ls *layerStep) *Node { return reduceLeading(ls.factorsVar(ls.ctx).ValueGraph(ls.g), ReduceMin) }},
-	{"factor_max", func(ls *layerStep) *Node { return maxAll(ls.factorsVar(ls.ctx).ValueGraph(ls.g)) }},
-	{"activity", func(ls *layerStep) *Node { return meanAll(ls.activityVar(ls.ctx).ValueGraph(ls.g)) }},
+	{"factor_mean", func(ls *layerStep) *Node { return ls.stateStat("fuzzy_factors", 1, meanAll) }},
+	{"factor_min", func(ls *layerStep) *Node {
+		return ls.stateStat("fuzzy_factors", 1, func(x *Node) *Node { return reduceLeading(x, ReduceMin) })
+	}},
+	{"factor_max", func(ls *layerStep) *Node { return ls.stateStat("fuzzy_factors", 1, maxAll) }},
+	{"activity", func(ls *layerStep) *Node { return ls.stateStat("activity", -1, meanAll) }},
+}
+
+// stateStat is stat of the layer's state variable `name` in the step's graph, or none when the variable
+// does not exist (metrics never create state).
+func (ls *layerStep) stateStat(name string, none float64, stat func(*Node) *Node) *Node {
+	v := ls.existingStateVar(ls.ctx, name)
+	if v == nil {
+		return Scalar(ls.g, dtypes.Float32, none)
+	}
+	return stat(v.ValueGraph(ls.g))
 }
 
 // Metrics returns training metrics for train.NewTrainer's trainMetrics (and so for GoMLX's progress bar
