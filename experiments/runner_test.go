@@ -5,6 +5,11 @@ import (
 	"testing"
 
 	"github.com/bio-transformations/go-bio/bio"
+	"github.com/bio-transformations/go-bio/internal/testenv"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
 )
 
 func TestRunSyntheticBaselineAndBio(t *testing.T) {
@@ -64,12 +69,17 @@ func TestRunInvalidConfig(t *testing.T) {
 
 func TestPaperModels(t *testing.T) {
 	tests := []struct {
-		name    string
-		width   int
-		wantErr string
+		name     string
+		width    int
+		kernels  int // weighted layers: 6n+2 for the ResNets
+		firstOut int // output units of the first kernel
+		lastIn   int // input units of the classifier's kernel
+		wantErr  string
 	}{
-		{"fcnet", 0, ""}, {"FCNet", 100, ""}, {"alexnetmini", 50, ""}, {"resnet20", 0, ""}, {"resnet56", 100, ""},
-		{"vgg", 0, `unknown model "vgg"`}, {"fcnet", -1, "width=-1"},
+		{name: "fcnet", kernels: 2, firstOut: 1000, lastIn: 1000}, {name: "FCNet", width: 100, kernels: 2, firstOut: 100, lastIn: 100},
+		{name: "alexnetmini", width: 50, kernels: 8, firstOut: 48, lastIn: 192},
+		{name: "resnet20", kernels: 20, firstOut: 16, lastIn: 64}, {name: "resnet56", width: 50, kernels: 56, firstOut: 8, lastIn: 32},
+		{name: "vgg", wantErr: `unknown model "vgg"`}, {name: "fcnet", width: -1, wantErr: "width=-1"},
 	}
 	for _, tc := range tests {
 		fn, err := PaperModels(tc.name, tc.width)
@@ -80,7 +90,22 @@ func TestPaperModels(t *testing.T) {
 			continue
 		}
 		if err != nil || fn == nil {
-			t.Errorf("%s/%d: %v", tc.name, tc.width, err)
+			t.Fatalf("%s/%d: %v", tc.name, tc.width, err)
+		}
+		// Build the model (variables are created when the graph is built; nothing runs) and read its kernels.
+		ctx := context.New()
+		g := graph.NewGraph(testenv.Backend(), tc.name)
+		fn(ctx, nil, []*graph.Node{graph.Parameter(g, "x", shapes.Make(dtypes.Float32, 2, 784))})
+		var kernels [][]int
+		for v := range ctx.IterVariables() {
+			if v.Name() == "weights" {
+				kernels = append(kernels, v.Shape().Dimensions)
+			}
+		}
+		first, last := kernels[0], kernels[len(kernels)-1]
+		if len(kernels) != tc.kernels || first[len(first)-1] != tc.firstOut || last[0] != tc.lastIn || last[1] != 10 {
+			t.Errorf("%s/%d: %d kernels, first %v, classifier %v; want %d kernels, %d first outputs, classifier [%d 10]",
+				tc.name, tc.width, len(kernels), first, last, tc.kernels, tc.firstOut, tc.lastIn)
 		}
 	}
 }
