@@ -137,7 +137,11 @@ func (ls *layerStep) anchorOn(x *Node) {
 	if ls.anchor != nil || x == nil {
 		return
 	}
-	first := Reshape(Slice(Reshape(x, -1), AxisRange(0, 1)))
+	corner := make([]SliceAxisSpec, x.Rank()) // the first element, sliced in place: reshaping x would copy it
+	for i := range corner {
+		corner[i] = AxisRange(0, 1)
+	}
+	first := Reshape(Slice(x, corner...))
 	ls.anchor = MulScalar(ClipScalar(ConvertDType(first, ls.w0.DType()), -1, 1), 0)
 }
 
