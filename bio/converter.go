@@ -207,16 +207,25 @@ func (c *Converter) Convert(fn train.ModelFn) train.ModelFn {
 	return func(ctx *context.Context, spec any, inputs []*Node) []*Node {
 		g := inputs[0].Graph()
 		s := p.beginStep(ctx, g)
+		first := len(s.reports) // the model function may be called more than once in a graph
 		outputs := fn(ctx, spec, inputs)
-		outputs = s.finishModel(outputs)
+		outputs = s.finishModel(outputs, s.reports[first:])
 		if s.training {
 			s.prepare(ctx) // the weights as they are before the optimizer's update
-			if l1 := p.l1Loss(ctx, g); l1 != nil {
-				train.AddLoss(ctx, l1)
+			if l1 := p.l1Loss(ctx, g); l1 != nil && !s.l1Added {
+				train.AddLoss(ctx, l1) // once per graph, however often the model is called
+				s.l1Added = true
 			}
 		}
 		return outputs
 	}
+}
+
+// equal tells whether two plans configure and select layers alike.
+func (p *plan) equal(o *plan) bool {
+	return p.cfg == o.cfg && p.telemetry == o.telemetry && slices.Equal(p.include, o.include) &&
+		slices.Equal(p.exclude, o.exclude) && slices.Equal(p.skipSplit, o.skipSplit) &&
+		slices.Equal(p.channelsFirst, o.channelsFirst)
 }
 
 // panicf raises a graph-building error the GoMLX way: context.Exec and train.Trainer return it as an error.

@@ -24,7 +24,7 @@ var fuzzyStage = stage{
 	on:  func(c Config) bool { return c.FuzzyLearningRates || c.Crystallize },
 	grad: func(ls *layerStep) {
 		s := ls.factorsVar(ls.ctx)
-		if ls.cfg.FuzzyLRDistribution == WeightAdaptive {
+		if ls.cfg.FuzzyLearningRates && ls.cfg.FuzzyLRDistribution == WeightAdaptive {
 			ls.drawWeightAdaptive(s)
 		}
 		ls.mulFactor(s.ValueGraph(ls.g))

@@ -42,7 +42,11 @@ func LayerWeights(ctx *context.Context, g *Graph, name string, shape shapes.Shap
 func LayerOutput(ctx *context.Context, y *Node, featureAxis int) *Node {
 	s := lookupStep(ctx, y.Graph())
 	scope := ctx.Scope()
-	if s == nil || !s.plan.selected(scope) {
+	if s == nil {
+		return y
+	}
+	if !s.plan.selected(scope) { // not converted, but it may be the classifier: it takes part in that rule
+		s.reports = append(s.reports, report{scope: scope, unsplit: y, returned: y})
 		return y
 	}
 	if featureAxis < 0 {

@@ -8,7 +8,9 @@ package bio
 // the gradients of ctx's trainable variables in use by the graph, in the order
 // ctx.BuildTrainableVariablesGradientsGraph returns them. In a training graph, call
 // train.ExecPerStepUpdateGraphFn(ctx, g) after your optimizer's update, as train.Trainer does: it runs the
-// after-update mechanisms (rejuvenation, Dale's projection, ...). The weight mechanisms
+// after-update mechanisms (rejuvenation, Dale's projection, ...). The periods (rejuvenation_period,
+// fuzzy_lr_update_freq) count GoMLX's global step, which GoMLX's optimizers advance: a hand-written update
+// must advance it too (optimizers.IncrementGlobalStepGraph), or every step counts as step 0. The weight mechanisms
 // (RejuvenateWeights, EnforceDalesPrinciple, DalianNetworkInitialization) run now, in a small graph
 // executed once, between training steps.
 

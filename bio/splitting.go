@@ -6,8 +6,9 @@ package bio
 // [..., C/Γ, Γ], sum over Γ, repeat Γ times): the feature axis of dense layers (inputs of any rank), the
 // channel axis of convolutions. It is applied by LayerOutput, in the layers of package biolayers.
 //
-// The classifier is never split. As the reference skips the last layer, the classifier is the last
-// converted layer to report its output in the model function (LayerOutput). A layer's output is split when
+// The classifier is never split. As the reference skips the last layer, the classifier is the last layer
+// to report its output in the model function (LayerOutput), converted or not (a layer left out with
+// Exclude reports too, unsplit). A layer's output is split when
 // it reports, before it is known to be the last, so the model function must return the classifier's output
 // as one of its outputs, unchanged or reshaped (as the models of package models and most classifiers do); the converted
 // model function then returns it unsplit. When it does not (the model transforms its logits, e.g. with a
@@ -55,12 +56,13 @@ func (s *step) splitLayerOutput(scope string, y *Node, featureAxis int) *Node {
 	return r.returned
 }
 
-// finishModel applies the classifier rule to the outputs of the model function, once it has returned.
-func (s *step) finishModel(outputs []*Node) []*Node {
-	if len(s.reports) == 0 || s.plan.cfg.WeightSplittingGamma <= 1 {
+// finishModel applies the classifier rule to the outputs of one call of the model function, given the
+// reports made during that call.
+func (s *step) finishModel(outputs []*Node, reports []report) []*Node {
+	if len(reports) == 0 || s.plan.cfg.WeightSplittingGamma <= 1 {
 		return outputs
 	}
-	last := s.reports[len(s.reports)-1]
+	last := reports[len(reports)-1]
 	returned := false
 	for i, out := range outputs {
 		if unsplit := last.unsplitOutput(out); unsplit != nil {
@@ -72,7 +74,7 @@ func (s *step) finishModel(outputs []*Node) []*Node {
 			"must not be split, but the model does not return its output unchanged (or reshaped): return it, or mark it "+
 			"with conv.SkipWeightSplitting(%q)", last.scope, last.scope)
 	}
-	for _, r := range s.reports[:len(s.reports)-1] {
+	for _, r := range reports[:len(reports)-1] {
 		if r.indivisible != nil {
 			panic(r.indivisible)
 		}

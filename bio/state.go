@@ -87,6 +87,8 @@ func isStateVariable(scope, name string) bool {
 		return true
 	case "/"+first == train.TrainerAbsoluteScope: // the trainer's own state, e.g. train_last_global_step
 		return true
+	case first == train.AccumulatedGradientsScope: // gradients accumulated over steps
+		return true
 	case last == "batch_normalization":
 		return name == "mean" || name == "variance" || name == "avg_weight"
 	}

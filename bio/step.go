@@ -48,9 +48,10 @@ type stage struct {
 // stages lists every mechanism's stage in the order they run: synaptic scaling changes the gradient, the
 // fuzzy factors multiply it, crystallization probes it (as the reference's loop did, after the fuzzy
 // factors), volume factors multiply it; after the update, factor_mode "update" rescales the step,
-// rejuvenation replaces weights, Dale's principle projects them, dynamic factors and activities update.
+// rejuvenation replaces weights, Dale's principle projects them, the activities take in this step's
+// observation, and dynamic factors update (Activity re-draws from the activities just observed).
 var stages = []stage{scaleGradStage, fuzzyStage, crystallizeStage, volumeStage,
-	updateModeStage, rejuvenateStage, daleStage, dynamicFactorsStage, observeActivityStage}
+	updateModeStage, rejuvenateStage, daleStage, observeActivityStage, dynamicFactorsStage}
 
 // step is the bio work of one graph (see the protocol above).
 type step struct {
@@ -62,6 +63,7 @@ type step struct {
 	activity map[string]*Node // batch mean |y| per output unit, by layer scope (LayerOutput)
 	reports  []report         // the layer outputs reported to LayerOutput, in order
 	gradDone map[string]bool  // keys of the gradient stages that ran for every layer
+	l1Added  bool             // whether the L1 term was added to this graph's loss
 }
 
 // layerStep is one layer's part of a step: what its stages read and leave for each other.
@@ -96,9 +98,10 @@ func lookupStep(ctx *context.Context, g *Graph) *step {
 // graph.
 func (p *plan) beginStep(ctx *context.Context, g *Graph) *step {
 	if s := lookupStep(ctx, g); s != nil {
-		if s.plan.cfg != p.cfg {
-			panicf("bio: the model, optimizer or functions of this graph come from converters with different "+
-				"configurations (%s and %s): make them from one converter", s.plan.cfg, p.cfg)
+		if !s.plan.equal(p) {
+			panicf("bio: the model, optimizer or functions of this graph were made from converters with different "+
+				"configurations or layer selections (%s and %s): make them from one converter, after its "+
+				"Include, Exclude, SkipWeightSplitting, ChannelsFirst and RecordTelemetry calls", s.plan.cfg, p.cfg)
 		}
 		return s
 	}
@@ -142,7 +145,11 @@ func (ls *layerStep) anchorOn(x *Node) {
 		corner[i] = AxisRange(0, 1)
 	}
 	first := Reshape(Slice(x, corner...))
-	ls.anchor = MulScalar(ClipScalar(ConvertDType(first, ls.w0.DType()), -1, 1), 0)
+	first = ConvertDType(first, ls.w0.DType())
+	// 0 from any value: clipped before the product (∞·0 is NaN), and NaN (≠ itself) replaced, so that a NaN
+	// gradient cannot reach the weights' magnitudes or the saved RNG state through the anchor.
+	zero := ScalarZero(ls.g, first.DType())
+	ls.anchor = Where(Equal(first, first), MulScalar(ClipScalar(first, -1, 1), 0), zero)
 }
 
 // abs0 returns |w0|, computed once per layer and step.
