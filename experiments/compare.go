@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,8 @@ type Variant struct {
 	Group string `json:"group"`
 	// Bio is nil for the baseline.
 	Bio *bio.Config `json:"bio,omitempty"`
+	// SplitStepFactor is the runs' RunConfig.SplitStepFactor (the weight-splitting control; 0 otherwise).
+	SplitStepFactor float64 `json:"split_step_factor,omitempty"`
 }
 
 // PaperBioConfig returns the bio configuration of the paper's experiments: the package defaults with
@@ -115,6 +118,11 @@ type CompareConfig struct {
 	Variants []string `json:"variants,omitempty"`
 	// Parallel is the number of runs executed at once (default runtime.NumCPU()).
 	Parallel int `json:"parallel"`
+	// Protocol is ProtocolOurs (empty: the variants of DesignVariants) or ProtocolPaper (PaperProtocolVariants).
+	Protocol string `json:"protocol,omitempty"`
+	// Normalize and StageWidths are those of every run (see RunConfig).
+	Normalize   *Normalization `json:"normalize,omitempty"`
+	StageWidths []int          `json:"stage_widths,omitempty"`
 	// ResultsDir, when not empty, keeps every finished run there, so that a re-run continues (see Compare).
 	ResultsDir string `json:"-"`
 }
@@ -161,15 +169,21 @@ func (c CompareConfig) Validate() error {
 	case c.Split.ValSize < 0:
 		return fmt.Errorf("compare: val_size=%d must be >= 0", c.Split.ValSize)
 	}
+	if c.Protocol != "" && !slices.Contains(Protocols, c.Protocol) {
+		return fmt.Errorf("compare: protocol=%q is unknown (known: %s)", c.Protocol, strings.Join(Protocols, ", "))
+	}
 	probe := RunConfig{Variant: "compare", Model: c.Model, Width: c.Width, Epochs: c.Epochs, LR: c.LR,
-		BatchSize: c.BatchSize, EvalEvery: c.EvalEvery, Bio: &c.Base}
+		BatchSize: c.BatchSize, EvalEvery: c.EvalEvery, Bio: &c.Base, Normalize: c.Normalize, StageWidths: c.StageWidths}
 	return probe.Validate()
 }
 
-// SelectedVariants returns DesignVariants(c.Base) filtered by c.Variants (the baseline always first), or an
-// error naming an unknown variant.
+// SelectedVariants returns the protocol's variants (DesignVariants(c.Base), or PaperProtocolVariants(c.Base)
+// for ProtocolPaper) filtered by c.Variants (the baseline always first), or an error naming an unknown variant.
 func (c CompareConfig) SelectedVariants() ([]Variant, error) {
 	all := DesignVariants(c.Base)
+	if c.Protocol == ProtocolPaper {
+		all = PaperProtocolVariants(c.Base)
+	}
 	if len(c.Variants) == 0 {
 		return all, nil
 	}
@@ -285,7 +299,8 @@ func (c CompareConfig) runConfigs(variants []Variant) []RunConfig {
 	for _, v := range variants {
 		for s := range c.Seeds {
 			rc := RunConfig{Variant: v.Name, Model: c.Model, Width: c.Width, Seed: c.FirstSeed + int64(s),
-				Epochs: c.Epochs, LR: c.LR, BatchSize: c.BatchSize, EvalEvery: c.EvalEvery}
+				Epochs: c.Epochs, LR: c.LR, BatchSize: c.BatchSize, EvalEvery: c.EvalEvery, Normalize: c.Normalize,
+				StageWidths: c.StageWidths, SplitStepFactor: v.SplitStepFactor}
 			if v.Bio != nil {
 				b := *v.Bio
 				b.Seed = rc.Seed
