@@ -6,11 +6,14 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"time"
 
+	"github.com/bio-transformations/go-bio/datasets/idx"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/checkpoints"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"gonum.org/v1/gonum/mat"
 )
@@ -126,14 +129,15 @@ type HessianOperator struct {
 	Loss float64
 }
 
-// NewHessianOperator builds the operator on t's model and context (whose variables are created, or loaded
-// from a lazily loaded checkpoint, by a first loss evaluation) over the given batches.
+// NewHessianOperator builds the operator on t's model and context over the given batches: a first loss
+// evaluation creates the variables, or uses those already there (e.g. loaded from a checkpoint).
 func NewHessianOperator(t *Trainer, inputs, labels []*tensors.Tensor) (*HessianOperator, error) {
 	if len(inputs) == 0 || len(inputs) != len(labels) {
 		return nil, fmt.Errorf("experiments: Hessian: need as many label batches as input batches (>0), got %d and %d", len(inputs), len(labels))
 	}
 	h := &HessianOperator{trainer: t, inputs: inputs, labels: labels}
-	lossExec, err := context.NewExec(t.Backend, t.Context, func(ctx *context.Context, x, y *graph.Node) *graph.Node {
+	// Checked(false): the variables may already exist (a checkpoint loaded eagerly) or be created here.
+	lossExec, err := context.NewExec(t.Backend, t.Context.Checked(false), func(ctx *context.Context, x, y *graph.Node) *graph.Node {
 		return h.loss(ctx, x, y)
 	})
 	if err != nil {
@@ -213,4 +217,92 @@ func (h *HessianOperator) Apply(v, out []float64) error {
 		}
 	}
 	return nil
+}
+
+// HessianConfig is the sample and the Lanczos budget of a Hessian measurement.
+type HessianConfig struct {
+	// Batches is the number of training batches of BatchSize in the sample; they are the first batches of
+	// the training set shuffled with Seed (NewTrainBatches), so the sample is stated by (split, Seed).
+	Batches   int   `json:"batches"`
+	BatchSize int   `json:"batch_size"`
+	Seed      int64 `json:"seed"`
+	// Iterations is the number of Lanczos steps (each one Hessian-vector product per batch).
+	Iterations int `json:"iterations"`
+}
+
+// Validate returns an error naming the first invalid field.
+func (c HessianConfig) Validate() error {
+	switch {
+	case c.Batches <= 0:
+		return fmt.Errorf("hessian: batches=%d must be > 0", c.Batches)
+	case c.BatchSize <= 0:
+		return fmt.Errorf("hessian: batch_size=%d must be > 0", c.BatchSize)
+	case c.Iterations <= 0:
+		return fmt.Errorf("hessian: iterations=%d must be > 0", c.Iterations)
+	}
+	return nil
+}
+
+// HessianResult is the outcome of HessianAt.
+type HessianResult struct {
+	Run    RunConfig     `json:"run"`
+	Config HessianConfig `json:"config"`
+	// Checkpoint is the folder the weights came from ("" for the initial weights).
+	Checkpoint string `json:"checkpoint"`
+	// Examples and Params are the sample size and the number of parameters (the Hessian's dimension).
+	Examples int `json:"examples"`
+	Params   int `json:"params"`
+	// Loss is the mean loss over the sample.
+	Loss float64 `json:"loss"`
+	Spectrum
+	// Ratio is Min/Max, the ratio of the extreme eigenvalues.
+	Ratio float64 `json:"ratio"`
+	// Seconds is the wall time.
+	Seconds float64 `json:"seconds"`
+}
+
+// HessianAt measures the extreme eigenvalues of the Hessian of the training loss of run's model, with the
+// weights of the newest checkpoint in dir (loaded lazily as the variables are created; "" keeps the seeded
+// initial weights), on cfg's sample of trainSet, by LanczosExtremes on a HessianOperator.
+func HessianAt(run RunConfig, dir string, trainSet *idx.Dataset, cfg HessianConfig, opts RunOptions) (*HessianResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	ds, err := NewTrainBatches("hessian", trainSet, cfg.BatchSize, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	var inputs, labels []*tensors.Tensor
+	for range cfg.Batches {
+		_, in, lb, err := ds.Yield()
+		if err != nil {
+			return nil, err
+		}
+		inputs, labels = append(inputs, in[0]), append(labels, lb[0])
+	}
+	t, err := NewTrainer(run, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	t.Context.SetRNGStateFromSeed(run.Seed)
+	if dir != "" {
+		if !HasCheckpoints(dir) {
+			return nil, fmt.Errorf("hessian: %q holds no checkpoint (checkpoint-* files written by biotrain train -checkpoint)", dir)
+		}
+		if _, err := checkpoints.Build(t.Context).Dir(dir).Done(); err != nil {
+			return nil, fmt.Errorf("hessian: checkpoint folder %q: %w", dir, err)
+		}
+	}
+	op, err := NewHessianOperator(t, inputs, labels)
+	if err != nil {
+		return nil, err
+	}
+	s, err := LanczosExtremes(op.N, cfg.Iterations, uint64(cfg.Seed), op.Apply)
+	if err != nil {
+		return nil, err
+	}
+	return &HessianResult{Run: run, Config: cfg, Checkpoint: dir, Examples: cfg.Batches * cfg.BatchSize, Params: op.N,
+		Loss: op.Loss, Spectrum: s, Ratio: s.Min / s.Max, Seconds: time.Since(start).Seconds()}, nil
 }

@@ -162,3 +162,35 @@ func explicitHessianEigen(x [][]float64, labels []int, theta []float64, in, hidd
 	slices.Sort(vals)
 	return vals
 }
+
+// TestHessianAtCheckpoint checks that HessianAt measures the checkpoint's weights: after training, the
+// sample's loss is lower than at the same seed's initial weights, and equal when measured twice.
+func TestHessianAtCheckpoint(t *testing.T) {
+	trainSet, valSet := synthetic("train", 400, 1), synthetic("val", 100, 2)
+	dir := t.TempDir()
+	run := RunConfig{Variant: "baseline", Model: "fcnet", Width: 8, Seed: 4, Epochs: 3, LR: 0.5, BatchSize: 20}
+	if _, err := Run(run, trainSet, valSet, RunOptions{Checkpoint: dir}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := HessianConfig{Batches: 2, BatchSize: 20, Iterations: 6, Seed: 1}
+	initial, err := HessianAt(run, "", trainSet, cfg, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained, err := HessianAt(run, dir, trainSet, cfg, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := HessianAt(run, dir, trainSet, cfg, RunOptions{})
+	if !(trained.Loss < 0.8*initial.Loss) || again.Loss != trained.Loss || again.Max != trained.Max {
+		t.Errorf("loss at the checkpoint %g (again %g), at the initial weights %g; λmax %g, again %g",
+			trained.Loss, again.Loss, initial.Loss, trained.Max, again.Max)
+	}
+	if _, err := HessianAt(run, t.TempDir(), trainSet, cfg, RunOptions{}); err == nil || !strings.Contains(err.Error(), "holds no checkpoint") {
+		t.Errorf("an empty folder: got %v", err)
+	}
+	if _, err := HessianAt(run, "", trainSet, HessianConfig{Batches: 1, BatchSize: 20}, RunOptions{}); err == nil ||
+		!strings.Contains(err.Error(), "iterations=0") {
+		t.Errorf("iterations 0: got %v", err)
+	}
+}
