@@ -1,8 +1,11 @@
 package experiments
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -125,6 +128,10 @@ type CompareConfig struct {
 	StageWidths []int          `json:"stage_widths,omitempty"`
 	// ResultsDir, when not empty, keeps every finished run there, so that a re-run continues (see Compare).
 	ResultsDir string `json:"-"`
+	// KeepModels, with ResultsDir, also keeps every run's newest checkpoint (saved at every epoch end) and its
+	// run.json in ResultsDir/compare-models/<variant>-seed<seed>/, as biotrain train -checkpoint does: for
+	// biotrain hessian on the final models, and so that a run killed mid-way continues from its last epoch.
+	KeepModels bool `json:"-"`
 }
 
 // DefaultCompareConfig is the reduced design for quick runs: FCNet 784-1000-10, 5 seeds, 10 epochs,
@@ -269,8 +276,11 @@ func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions,
 		rc, name := jobs[i], fmt.Sprintf("%s-seed%d", jobs[i].Variant, jobs[i].Seed)
 		r, kept := &RunResult{}, true
 		if !store.Load(name, r) {
-			var err error
-			if r, err = Run(rc, splits[rc.Seed-cfg.FirstSeed][0], splits[rc.Seed-cfg.FirstSeed][1], runOpts); err != nil {
+			ro, err := cfg.modelOptions(runOpts, rc, name)
+			if err == nil {
+				r, err = Run(rc, splits[rc.Seed-cfg.FirstSeed][0], splits[rc.Seed-cfg.FirstSeed][1], ro)
+			}
+			if err != nil {
 				r = &RunResult{Config: rc, Error: err.Error()}
 			} else if err := store.Save(name, r); err != nil {
 				r.Error = fmt.Sprintf("writing the result: %v", err)
@@ -291,6 +301,30 @@ func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions,
 		return res, fmt.Errorf("compare: all %d runs failed; first error: %s", len(jobs), res.Runs[0].Error)
 	}
 	return res, nil
+}
+
+// ModelsDir is the folder, under CompareConfig.ResultsDir, of the runs' checkpoints kept with KeepModels.
+const ModelsDir = "compare-models"
+
+// modelOptions returns the options of run rc (named name): opts itself, or with KeepModels its checkpoint
+// folder (created, with the run.json that biotrain train and hessian read), resumed if it holds checkpoints.
+func (c CompareConfig) modelOptions(opts RunOptions, rc RunConfig, name string) (RunOptions, error) {
+	if !c.KeepModels || c.ResultsDir == "" {
+		return opts, nil
+	}
+	dir := filepath.Join(c.ResultsDir, ModelsDir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return opts, err
+	}
+	data, err := json.MarshalIndent(map[string]any{"run": rc, "split": c.Split}, "", "  ")
+	if err != nil {
+		return opts, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "run.json"), data); err != nil {
+		return opts, err
+	}
+	opts.Checkpoint, opts.Resume, opts.KeepCheckpoints, opts.SaveEvery = dir, true, 1, 0
+	return opts, nil
 }
 
 // runConfigs lists the runs of the comparison: every variant with every seed, variant-major.

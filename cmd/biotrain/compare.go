@@ -47,6 +47,7 @@ func compareFlagSet(cfg *experiments.CompareConfig, out *string) (*flag.FlagSet,
 	fs.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "also evaluate every this many steps (0: per epoch only)")
 	fs.IntVar(&cfg.Parallel, "parallel", cfg.Parallel, "runs at once, each with its own backend (default: number of CPUs)")
 	fs.StringVar(out, "out", *out, "output folder for results.csv, results.json, results.md and learning_curves.png; finished runs are kept in its compare-runs/, so a killed comparison re-run with the same -out does only the rest")
+	fs.BoolVar(&cfg.KeepModels, "keep-models", cfg.KeepModels, "also keep every run's newest checkpoint and run.json in -out's compare-models/<variant>-seed<seed>/ (for biotrain hessian -checkpoint; a killed run then continues from its last epoch)")
 	fs.String("backend-config", "", `Go backend options for every run, e.g. "ops_sequential" or "dotgeneral_small"`)
 	fs.String("backend", internalbackend.Name(), "backend of every run: go, xla:cpu or xla:cuda (XLA needs a build with -tags xla; use -parallel 1 on one GPU); default $GOMLX_BACKEND, else go")
 	variants := fs.String("variants", "", "comma-separated variants to run besides the baseline (default: all; e.g. fuzzy,rejuvenation)")

@@ -49,6 +49,11 @@ func TestCompareProtocolFlag(t *testing.T) {
 				t.Errorf("got %+v, variants %+v", o.cfg, vs)
 			}
 		}, ""},
+		{"keep models", []string{"-protocol", "paper", "-keep-models"}, func(t *testing.T, o *compareOptions) {
+			if !o.cfg.KeepModels || o.cfg.ResultsDir != "out/paper" {
+				t.Errorf("keep models %v, results dir %q", o.cfg.KeepModels, o.cfg.ResultsDir)
+			}
+		}, ""},
 		{"paper and demo", []string{"-protocol", "paper", "-demo"}, nil, "-protocol paper is a preset of its own"},
 		{"unknown protocol", []string{"-protocol", "theirs"}, nil, `-protocol "theirs" is unknown (known: ours, paper)`},
 	}
