@@ -1,9 +1,13 @@
 package experiments
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +35,8 @@ type Variant struct {
 	Group string `json:"group"`
 	// Bio is nil for the baseline.
 	Bio *bio.Config `json:"bio,omitempty"`
+	// SplitStepFactor is the runs' RunConfig.SplitStepFactor (the weight-splitting control; 0 otherwise).
+	SplitStepFactor float64 `json:"split_step_factor,omitempty"`
 }
 
 // PaperBioConfig returns the bio configuration of the paper's experiments: the package defaults with
@@ -115,8 +121,17 @@ type CompareConfig struct {
 	Variants []string `json:"variants,omitempty"`
 	// Parallel is the number of runs executed at once (default runtime.NumCPU()).
 	Parallel int `json:"parallel"`
+	// Protocol is ProtocolOurs (empty: the variants of DesignVariants) or ProtocolPaper (PaperProtocolVariants).
+	Protocol string `json:"protocol,omitempty"`
+	// Normalize and StageWidths are those of every run (see RunConfig).
+	Normalize   *Normalization `json:"normalize,omitempty"`
+	StageWidths []int          `json:"stage_widths,omitempty"`
 	// ResultsDir, when not empty, keeps every finished run there, so that a re-run continues (see Compare).
 	ResultsDir string `json:"-"`
+	// KeepModels, with ResultsDir, also keeps every run's newest checkpoint (saved at every epoch end) and its
+	// run.json in ResultsDir/compare-models/<variant>-seed<seed>/, as biotrain train -checkpoint does: for
+	// biotrain hessian on the final models, and so that a run killed mid-way continues from its last epoch.
+	KeepModels bool `json:"-"`
 }
 
 // DefaultCompareConfig is the reduced design for quick runs: FCNet 784-1000-10, 5 seeds, 10 epochs,
@@ -161,15 +176,21 @@ func (c CompareConfig) Validate() error {
 	case c.Split.ValSize < 0:
 		return fmt.Errorf("compare: val_size=%d must be >= 0", c.Split.ValSize)
 	}
+	if c.Protocol != "" && !slices.Contains(Protocols, c.Protocol) {
+		return fmt.Errorf("compare: protocol=%q is unknown (known: %s)", c.Protocol, strings.Join(Protocols, ", "))
+	}
 	probe := RunConfig{Variant: "compare", Model: c.Model, Width: c.Width, Epochs: c.Epochs, LR: c.LR,
-		BatchSize: c.BatchSize, EvalEvery: c.EvalEvery, Bio: &c.Base}
+		BatchSize: c.BatchSize, EvalEvery: c.EvalEvery, Bio: &c.Base, Normalize: c.Normalize, StageWidths: c.StageWidths}
 	return probe.Validate()
 }
 
-// SelectedVariants returns DesignVariants(c.Base) filtered by c.Variants (the baseline always first), or an
-// error naming an unknown variant.
+// SelectedVariants returns the protocol's variants (DesignVariants(c.Base), or PaperProtocolVariants(c.Base)
+// for ProtocolPaper) filtered by c.Variants (the baseline always first), or an error naming an unknown variant.
 func (c CompareConfig) SelectedVariants() ([]Variant, error) {
 	all := DesignVariants(c.Base)
+	if c.Protocol == ProtocolPaper {
+		all = PaperProtocolVariants(c.Base)
+	}
 	if len(c.Variants) == 0 {
 		return all, nil
 	}
@@ -255,8 +276,11 @@ func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions,
 		rc, name := jobs[i], fmt.Sprintf("%s-seed%d", jobs[i].Variant, jobs[i].Seed)
 		r, kept := &RunResult{}, true
 		if !store.Load(name, r) {
-			var err error
-			if r, err = Run(rc, splits[rc.Seed-cfg.FirstSeed][0], splits[rc.Seed-cfg.FirstSeed][1], runOpts); err != nil {
+			ro, err := cfg.modelOptions(runOpts, rc, name)
+			if err == nil {
+				r, err = Run(rc, splits[rc.Seed-cfg.FirstSeed][0], splits[rc.Seed-cfg.FirstSeed][1], ro)
+			}
+			if err != nil {
 				r = &RunResult{Config: rc, Error: err.Error()}
 			} else if err := store.Save(name, r); err != nil {
 				r.Error = fmt.Sprintf("writing the result: %v", err)
@@ -279,13 +303,38 @@ func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions,
 	return res, nil
 }
 
+// ModelsDir is the folder, under CompareConfig.ResultsDir, of the runs' checkpoints kept with KeepModels.
+const ModelsDir = "compare-models"
+
+// modelOptions returns the options of run rc (named name): opts itself, or with KeepModels its checkpoint
+// folder (created, with the run.json that biotrain train and hessian read), resumed if it holds checkpoints.
+func (c CompareConfig) modelOptions(opts RunOptions, rc RunConfig, name string) (RunOptions, error) {
+	if !c.KeepModels || c.ResultsDir == "" {
+		return opts, nil
+	}
+	dir := filepath.Join(c.ResultsDir, ModelsDir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return opts, err
+	}
+	data, err := json.MarshalIndent(map[string]any{"run": rc, "split": c.Split}, "", "  ")
+	if err != nil {
+		return opts, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "run.json"), data); err != nil {
+		return opts, err
+	}
+	opts.Checkpoint, opts.Resume, opts.KeepCheckpoints, opts.SaveEvery = dir, true, 1, 0
+	return opts, nil
+}
+
 // runConfigs lists the runs of the comparison: every variant with every seed, variant-major.
 func (c CompareConfig) runConfigs(variants []Variant) []RunConfig {
 	var runs []RunConfig
 	for _, v := range variants {
 		for s := range c.Seeds {
 			rc := RunConfig{Variant: v.Name, Model: c.Model, Width: c.Width, Seed: c.FirstSeed + int64(s),
-				Epochs: c.Epochs, LR: c.LR, BatchSize: c.BatchSize, EvalEvery: c.EvalEvery}
+				Epochs: c.Epochs, LR: c.LR, BatchSize: c.BatchSize, EvalEvery: c.EvalEvery, Normalize: c.Normalize,
+				StageWidths: c.StageWidths, SplitStepFactor: v.SplitStepFactor}
 			if v.Bio != nil {
 				b := *v.Bio
 				b.Seed = rc.Seed

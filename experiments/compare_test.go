@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -208,5 +209,43 @@ func TestCompareResumes(t *testing.T) {
 	cfg.LR = 0.4
 	if _, err := Compare(cfg, trainSet, testSet, RunOptions{}, nil); err == nil || !strings.Contains(err.Error(), "another design (lr differ)") {
 		t.Errorf("changed design: %v", err)
+	}
+}
+
+// TestCompareKeepModels keeps each run's checkpoint and run.json; HessianAt reads them, and a run whose result
+// was lost (killed after its last checkpoint) continues from its checkpoint to the same result.
+func TestCompareKeepModels(t *testing.T) {
+	trainSet, testSet := synthetic("train", 300, 11), synthetic("test", 60, 12)
+	cfg := PaperProtocolCompareConfig()
+	cfg.Width, cfg.Seeds, cfg.Epochs, cfg.BatchSize, cfg.LR, cfg.Parallel = 8, 1, 2, 20, 0.5, 1
+	cfg.Variants = []string{SplitStepControlName}
+	cfg.ResultsDir, cfg.KeepModels = t.TempDir(), true
+	first, err := Compare(cfg, trainSet, testSet, RunOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"baseline-seed0", SplitStepControlName + "-seed0"} {
+		dir := filepath.Join(cfg.ResultsDir, ModelsDir, name)
+		raw, err := os.ReadFile(filepath.Join(dir, "run.json"))
+		var saved struct {
+			Run RunConfig `json:"run"`
+		}
+		if err != nil || json.Unmarshal(raw, &saved) != nil || !HasCheckpoints(dir) {
+			t.Fatalf("%s: run.json %v, checkpoints %v", dir, err, HasCheckpoints(dir))
+		}
+		h, err := HessianAt(saved.Run, dir, trainSet, HessianConfig{Batches: 1, BatchSize: 20, Iterations: 4}, RunOptions{})
+		if err != nil || !(h.Min <= h.Max) {
+			t.Errorf("%s: Hessian %+v, %v", name, h, err)
+		}
+	}
+	if err := os.Remove(filepath.Join(cfg.ResultsDir, "compare-runs", "baseline-seed0.json")); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Compare(cfg, trainSet, testSet, RunOptions{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := again.Runs[0], first.Runs[0]; a.FinalAccuracy != b.FinalAccuracy || a.FinalLoss != b.FinalLoss || a.Error != "" {
+		t.Errorf("continued run: acc %g loss %g (%s), first %g %g", a.FinalAccuracy, a.FinalLoss, a.Error, b.FinalAccuracy, b.FinalLoss)
 	}
 }

@@ -52,6 +52,15 @@ type RunConfig struct {
 	BatchSize int     `json:"batch_size"`
 	// EvalEvery, when > 0, also evaluates on the validation set every that many steps (besides every epoch end).
 	EvalEvery int `json:"eval_every"`
+	// Normalize, when set, standardises the inputs in the model graph (ProtocolPaper: MNISTNormalization).
+	Normalize *Normalization `json:"normalize,omitempty"`
+	// StageWidths, when set, are the three stage widths of a ResNet model, instead of Width's multiplier of
+	// 16-32-64 (ProtocolPaper: PaperStageWidths, the authors' 6-12-24 on MNIST); only with the default models.
+	StageWidths []int `json:"stage_widths,omitempty"`
+	// SplitStepFactor, when not 0, multiplies the SGD step of the variables whose effective step weight
+	// splitting doubles (every kernel, every bias but the classifier's): ½ with Γ = 2 is the weight-splitting
+	// control of PaperProtocolVariants.
+	SplitStepFactor float64 `json:"split_step_factor,omitempty"`
 }
 
 // Validate returns an error naming the first invalid field.
@@ -67,6 +76,18 @@ func (c RunConfig) Validate() error {
 		return fmt.Errorf("run %q: eval_every=%d must be >= 0", c.Variant, c.EvalEvery)
 	case c.Width < 0:
 		return fmt.Errorf("run %q: width=%d must be >= 0", c.Variant, c.Width)
+	case c.SplitStepFactor < 0 || math.IsInf(c.SplitStepFactor, 0) || math.IsNaN(c.SplitStepFactor):
+		return fmt.Errorf("run %q: split_step_factor=%g must be 0 (off) or a positive number", c.Variant, c.SplitStepFactor)
+	}
+	if c.Normalize != nil {
+		if err := c.Normalize.Validate(); err != nil {
+			return fmt.Errorf("run %q: %w", c.Variant, err)
+		}
+	}
+	if len(c.StageWidths) > 0 {
+		if _, err := ResNetWithStageWidths(c.Model, c.StageWidths); err != nil {
+			return fmt.Errorf("run %q: %w", c.Variant, err)
+		}
 	}
 	if c.Bio != nil {
 		if err := c.Bio.Validate(); err != nil {

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/bio-transformations/go-bio/datasets/idx"
@@ -38,11 +39,17 @@ func Fold(seed int64) int {
 	return f
 }
 
-// ShuffleSplit returns the training and validation indices of fold `fold` of a ShuffleSplit of n examples
-// with the given validation fraction, as scikit-learn's ShuffleSplit(n_splits, test_size, random_state) does:
-// each fold is an independent random permutation (the k-th drawn from a generator seeded by seed); its first
-// ceil(valFraction·n) indices are the validation set, the rest the training set. Folds may overlap in their
-// validation sets, as in scikit-learn.
+// MaxSplitSeed is the largest split seed (scikit-learn's random_state) that ShuffleSplit accepts: numpy's
+// RandomState takes integer seeds in [0, 2^32-1].
+const MaxSplitSeed = 1<<32 - 1
+
+// ShuffleSplit returns the training and validation indices of split `fold` (0-based) of a ShuffleSplit of n
+// examples, exactly as scikit-learn's ShuffleSplit(n_splits, test_size=valFraction, random_state=seed) gives
+// them (same indices, same order): a numpy RandomState(seed) draws one permutation of [0, n) per split, in
+// turn; split k's validation (test) set is the first ceil(valFraction·n) entries of the k-th permutation and
+// its training set the rest (see numpyLegacyRNG). Folds may overlap in their validation sets, as in
+// scikit-learn. experiments/testdata/sklearn_shufflesplit.json (made by scripts/sklearn_shufflesplit.py with
+// scikit-learn itself) holds the reference indices the tests compare with.
 func ShuffleSplit(n, fold int, valFraction float64, seed uint64) (train, val []int, err error) {
 	if n < 2 {
 		return nil, nil, fmt.Errorf("experiments: ShuffleSplit needs at least 2 examples, got n=%d", n)
@@ -53,14 +60,18 @@ func ShuffleSplit(n, fold int, valFraction float64, seed uint64) (train, val []i
 	if !(valFraction > 0 && valFraction < 1) {
 		return nil, nil, fmt.Errorf("experiments: ShuffleSplit val_fraction=%g must be in (0, 1)", valFraction)
 	}
-	nVal := int(float64(n)*valFraction + 0.999999999)
-	if nVal >= n {
-		nVal = n - 1
+	if seed > MaxSplitSeed {
+		return nil, nil, fmt.Errorf("experiments: ShuffleSplit split_seed=%d must be in [0, %d] (numpy's RandomState seeds)",
+			seed, uint64(MaxSplitSeed))
 	}
-	rng := rand.New(rand.NewPCG(seed, 0x5eed51))
+	nVal := int(math.Ceil(float64(n) * valFraction))
+	if nVal >= n {
+		return nil, nil, fmt.Errorf("experiments: ShuffleSplit with n=%d and val_fraction=%g leaves no training example", n, valFraction)
+	}
+	rng := newNumpyLegacyRNG(uint32(seed))
 	var perm []int
 	for k := 0; k <= fold; k++ {
-		perm = rng.Perm(n)
+		perm = rng.permutation(n)
 	}
 	return perm[nVal:], perm[:nVal], nil
 }

@@ -23,7 +23,8 @@ import (
 //     options after "go:" (GoMLX's convention, e.g. GOMLX_BACKEND=go:ops_sequential);
 //   - a fresh context whose initial seed is RunConfig.Seed;
 //   - the model of RunConfig.Model and Width (RunOptions.Models, default PaperModels);
-//   - plain SGD at RunConfig.LR without decay;
+//   - inputs standardised by RunConfig.Normalize, when set;
+//   - plain SGD at RunConfig.LR without decay (RunConfig.SplitStepFactor on the variables it names);
 //   - for a run with a bio configuration, the bio mechanisms (RunOptions.Converter, default BioConverter)
 //     wrapping the model and the optimizer, and their telemetry metrics;
 //   - a moving-average training accuracy, and the validation accuracy as evaluation metric.
@@ -58,12 +59,27 @@ func NewTrainer(cfg RunConfig, opts RunOptions) (*Trainer, error) {
 	if converter == nil {
 		converter = BioConverter
 	}
-	modelFn, err := models(cfg.Model, cfg.Width)
+	var modelFn train.ModelFn
+	var err error
+	switch {
+	case len(cfg.StageWidths) > 0 && opts.Models != nil:
+		return nil, fmt.Errorf("run %q: stage_widths %v need the default models, not a RunOptions.Models factory", cfg.Variant, cfg.StageWidths)
+	case len(cfg.StageWidths) > 0:
+		modelFn, err = ResNetWithStageWidths(cfg.Model, cfg.StageWidths)
+	default:
+		modelFn, err = models(cfg.Model, cfg.Width)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("run %q: %w", cfg.Variant, err)
 	}
-	t := &Trainer{Config: cfg, Context: context.New(), Model: modelFn,
-		Optimizer: optimizers.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LR).Done(),
+	if cfg.Normalize != nil {
+		modelFn = cfg.Normalize.wrap(modelFn)
+	}
+	var opt optimizers.Interface = optimizers.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LR).Done()
+	if cfg.SplitStepFactor != 0 && cfg.SplitStepFactor != 1 {
+		opt = &stepFactorOptimizer{gradientUpdater: opt.(gradientUpdater), factor: cfg.SplitStepFactor, match: splitStepVariable}
+	}
+	t := &Trainer{Config: cfg, Context: context.New(), Model: modelFn, Optimizer: opt,
 		TrainMetrics: []metrics.Interface{
 			metrics.NewMovingAverageSparseCategoricalAccuracy("Moving Average Accuracy", "~acc", 0.01)},
 		EvalMetrics: []metrics.Interface{metrics.NewSparseCategoricalAccuracy("Mean Accuracy", "#acc")},

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,20 @@ func TestModelStructure(t *testing.T) {
 				t.Errorf("%d conv and %d dense kernels, want %d and %d", convs, fcs, c.wantConvs, c.wantFCs)
 			}
 		})
+	}
+}
+
+func TestAuthorsResNetWidths(t *testing.T) {
+	for _, tc := range []struct {
+		channels, classes int
+		want              []int
+	}{
+		{1, 10, []int{6, 12, 24}},      // MNIST
+		{3, 10, []int{14, 28, 56}},     // CIFAR-10
+		{3, 100, []int{140, 280, 560}}, // CIFAR-100
+	} {
+		if got := AuthorsResNetWidths(tc.channels, tc.classes); !slices.Equal(got, tc.want) {
+			t.Errorf("AuthorsResNetWidths(%d, %d) = %v, want %v", tc.channels, tc.classes, got, tc.want)
+		}
 	}
 }

@@ -112,3 +112,13 @@ func ResNet(ctx *context.Context, spec any, inputs []*graph.Node) []*graph.Node 
 	}
 	return cfg.ModelFn(ctx, spec, inputs)
 }
+
+// AuthorsResNetWidths returns the stage widths of the authors' ResNets (BioLearn's resnetMini module) for
+// inputs with inputChannels channels and numClasses classes: the first width is
+// int((4·inputChannels + 2)/10 · numClasses), doubled at each of the two later stages. MNIST (1 channel,
+// 10 classes): 6, 12, 24; CIFAR-10: 14, 28, 56; CIFAR-100: 140, 280, 560. It computes in integers, which
+// matches the authors' float expression for these cases.
+func AuthorsResNetWidths(inputChannels, numClasses int) []int {
+	w := (4*inputChannels + 2) * numClasses / 10
+	return []int{w, 2 * w, 4 * w}
+}

@@ -6,6 +6,7 @@
 //	biotrain train   [flags]   train one configuration (every bio config key is a flag)
 //	biotrain compare [flags]   the factorial comparison of mechanisms over several seeds
 //	biotrain attack  [flags]   gradient-inversion attacks on victims trained with and without the mechanisms
+//	biotrain hessian [flags]   the extreme eigenvalues of the training loss's Hessian at a checkpoint
 //
 // Examples:
 //
@@ -50,9 +51,12 @@ const usage = `usage: biotrain <command> [flags]
 commands:
   train     train one configuration (bio config keys as flags, -config file.json, -set "bio_x=..")
   compare   compare the mechanisms: factorial rejuvenation × fuzzy × Γ plus one-at-a-time variants
-            (-demo: a reduced run on real MNIST in a few minutes; -full: the paper's design)
+            (-demo: a reduced run on real MNIST in a few minutes; -full: the paper's design;
+            -protocol paper: the authors' settings, also for train)
   attack    gradient-inversion attacks (Geiping et al. 2020) on victims of each variant: how much
             of a batch of images the gradient gives away (-full: the paper's design)
+  hessian   the largest and smallest eigenvalues of the training loss's Hessian at a checkpoint
+            (Lanczos on Hessian-vector products), their ratio, as JSON
 
 Use "biotrain <command> -h" for the flags of a command.
 `
@@ -66,7 +70,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return errors.New("biotrain: missing command")
 	}
 	commands := map[string]func([]string, io.Writer, io.Writer) error{
-		"train": runTrain, "compare": runCompare, "attack": runAttack}
+		"train": runTrain, "compare": runCompare, "attack": runAttack, "hessian": runHessian}
 	if cmd, ok := commands[args[0]]; ok {
 		err := cmd(args[1:], stdout, stderr)
 		var stopped *exitError

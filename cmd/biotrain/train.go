@@ -117,13 +117,27 @@ func parseTrain(args []string, stdout, stderr io.Writer) (*trainOptions, error) 
 	fs.StringVar(&o.out, "out", "", "write the run's result (config, learning curve, timing) as JSON to this file")
 	fs.StringVar(&o.backendConfig, "backend-config", "", `Go backend options, e.g. "ops_sequential" or "dotgeneral_small"`)
 	fs.StringVar(&o.backend, "backend", internalbackend.Name(), "backend: go, xla:cpu or xla:cuda (XLA needs a build with -tags xla); default $GOMLX_BACKEND, else go")
+	fs.String("protocol", experiments.ProtocolOurs, protocolUsage+`; paper also: bio mechanisms off unless their flags switch them on`)
+	fs.Bool("normalize", false, "standardise the inputs with MNIST's mean 0.1307 and std 0.3081 (-protocol paper: on)")
 	o.data = addDataFlags(fs, experiments.SplitConfig{})
 	bf := addBioFlags(fs, bio.DefaultConfig())
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return nil, err
 	}
+	protocol, err := protocolFlag(fs)
+	if err != nil {
+		return nil, err
+	}
+	bioBase, norm := bio.DefaultConfig(), normalizeFlag(fs)
+	if protocol == experiments.ProtocolPaper {
+		bioBase = applyPaperTrainPreset(fs, width, epochs, lr, batch)
+		if !flagSet(fs, "normalize") {
+			mnist := experiments.MNISTNormalization
+			norm = &mnist
+		}
+	}
 	o.run = experiments.RunConfig{Variant: "bio", Model: *model, Width: *width, Seed: *seed, Epochs: *epochs, LR: *lr,
-		BatchSize: *batch, EvalEvery: *evalEvery}
+		BatchSize: *batch, EvalEvery: *evalEvery, Normalize: norm, StageWidths: stageWidths(protocol, *model, fs)}
 	o.split = o.data.split()
 	if *baseline {
 		if bf.anySet() {
@@ -131,7 +145,7 @@ func parseTrain(args []string, stdout, stderr io.Writer) (*trainOptions, error) 
 		}
 		o.run.Variant = experiments.BaselineName
 	} else {
-		cfg := bio.DefaultConfig()
+		cfg := bioBase
 		cfg.Seed = *seed
 		cfg, err := bf.apply(cfg)
 		if err != nil {
@@ -145,6 +159,22 @@ func parseTrain(args []string, stdout, stderr io.Writer) (*trainOptions, error) 
 		}
 	}
 	return o, o.run.Validate()
+}
+
+// applyPaperTrainPreset sets the paper's values (experiments.ProtocolPaper) of the flags not given explicitly
+// (-width 0, -epochs 200, -lr 1e-3, -batch 100; -normalize is set by the caller) and returns the paper's bio configuration
+// (experiments.PaperBioConfig: ν 0.09, d 14 every step, every mechanism off) for the bio flags to change.
+func applyPaperTrainPreset(fs *flag.FlagSet, width, epochs *int, lr *float64, batch *int) bio.Config {
+	paper := experiments.PaperProtocolCompareConfig()
+	for name, set := range map[string]func(){
+		"width": func() { *width = paper.Width }, "epochs": func() { *epochs = paper.Epochs },
+		"lr": func() { *lr = paper.LR }, "batch": func() { *batch = paper.BatchSize },
+	} {
+		if !flagSet(fs, name) {
+			set()
+		}
+	}
+	return paper.Base
 }
 
 // loadSavedRun replaces the run's configuration by the one saved in the checkpoint folder (only -epochs may

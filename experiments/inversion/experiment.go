@@ -156,6 +156,10 @@ type Record struct {
 	// BestObjective and FinalObjective are the attack's lowest and last objective.
 	BestObjective  float64 `json:"best_objective"`
 	FinalObjective float64 `json:"final_objective"`
+	// MatchingCost is the authors' metric (shared/PAPER-PROTOCOL.md, section 3: inversefed's stats['opt'] with
+	// scoring "loss"): the gradient-matching cost 1 − cos between the gradient of the returned reconstruction
+	// and the observed one, without the TV prior. 0 in records written before it existed.
+	MatchingCost float64 `json:"matching_cost"`
 	// MSE and PSNR of each original image against its matched reconstruction (pixels in [0, 1]).
 	MSE  []float64 `json:"mse"`
 	PSNR []float64 `json:"psnr"`
@@ -420,8 +424,12 @@ func attackBatch(a *Attack, testSet *idx.Dataset, seed int64, bs, k int) (*Recor
 	if err != nil {
 		return nil, err
 	}
+	cost, _, err := a.Objective(tensors.FromFlatDataAndDimensions(out.Images, bs, batch.Features()), labels, observed)
+	if err != nil {
+		return nil, err
+	}
 	r := &Record{Seed: seed, BatchSize: bs, Batch: k, Indices: ids, Labels: batch.Labels,
-		BestObjective: out.BestObjective, FinalObjective: out.FinalObjective, MSE: mse}
+		BestObjective: out.BestObjective, FinalObjective: out.FinalObjective, MatchingCost: cost, MSE: mse}
 	for _, m := range mse {
 		r.PSNR = append(r.PSNR, min(PSNR(m, a.cfg.Max-a.cfg.Min), MaxPSNR))
 	}

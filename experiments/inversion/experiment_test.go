@@ -77,6 +77,12 @@ func TestExperimentRun(t *testing.T) {
 			if !reflect.DeepEqual(g.MSE, u.MSE) || g.BestObjective != u.BestObjective {
 				t.Errorf("baseline step %d bs %d: the update differs from the gradient: %v vs %v", step, bs, g.MSE, u.MSE)
 			}
+			// The authors' metric is the cosine term of the objective at the returned (best) reconstruction.
+			for _, r := range []*Record{g, u} {
+				if !(r.MatchingCost >= 0 && r.MatchingCost <= 2 && r.MatchingCost <= r.BestObjective+1e-5) || r.MatchingCost == 0 {
+					t.Errorf("step %d bs %d: matching cost %g, best objective %g", step, bs, r.MatchingCost, r.BestObjective)
+				}
+			}
 			f := find("fuzzy", step, ObserveGradient, bs)
 			if !reflect.DeepEqual(f.Indices, g.Indices) || len(f.Indices) != bs {
 				t.Errorf("variants attacked different images: %v vs %v", f.Indices, g.Indices)

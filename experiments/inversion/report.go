@@ -42,6 +42,8 @@ type Summary struct {
 	Recovered float64 `json:"recovered"`
 	// MeanObjective is the mean best attack objective of the batches (lower: the attacker matched better).
 	MeanObjective float64 `json:"mean_objective"`
+	// MeanMatchingCost is the mean of the batches' Record.MatchingCost (1 − cos, the authors' metric).
+	MeanMatchingCost float64 `json:"mean_matching_cost"`
 	// P and CohenD compare the PSNRs with the baseline's on the same images (Welch's t-test; d < 0: the
 	// variant leaks less). NaN for the baseline.
 	P      float64 `json:"p"`
@@ -93,12 +95,20 @@ func Summarize(r *ExperimentResult) []Summary {
 		}
 		return
 	}
+	costs := func(recs []*Record) []float64 {
+		var out []float64
+		for _, rec := range recs {
+			out = append(out, rec.MatchingCost)
+		}
+		return out
+	}
 	var out []Summary
 	for _, k := range keys {
 		ps, mses, objs, accs := psnrs(groups[k])
 		s := Summary{Observe: k.obs, Step: k.step, BatchSize: k.bs, Variant: k.variant, Images: len(ps),
 			VictimAccuracy: stats.Mean(accs), MeanPSNR: stats.Mean(ps), StdPSNR: stats.Std(ps),
-			MeanMSE: stats.Mean(mses), MeanObjective: stats.Mean(objs), P: math.NaN(), CohenD: math.NaN()}
+			MeanMSE: stats.Mean(mses), MeanObjective: stats.Mean(objs), MeanMatchingCost: stats.Mean(costs(groups[k])),
+			P: math.NaN(), CohenD: math.NaN()}
 		rec := 0
 		for _, p := range ps {
 			if p >= RecoveredPSNR {
@@ -129,13 +139,13 @@ func cell(v float64, format string) string {
 // MarkdownTable renders the summaries as a Markdown table.
 func MarkdownTable(summaries []Summary) string {
 	var b strings.Builder
-	b.WriteString("| observed | step | batch | variant | victim acc | images | PSNR dB (mean ± std) | recovered (≥ 20 dB) | MSE | attack objective | p (Welch vs baseline) | Cohen's d |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| observed | step | batch | variant | victim acc | images | PSNR dB (mean ± std) | recovered (≥ 20 dB) | MSE | attack objective | gradient-matching cost 1 − cos (authors' metric) | p (Welch vs baseline) | Cohen's d |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range summaries {
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %d | %s ± %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %d | %s ± %s | %s | %s | %s | %s | %s | %s |\n",
 			s.Observe, s.Step, s.BatchSize, s.Variant, cell(s.VictimAccuracy*100, "%.1f %%"), s.Images,
 			cell(s.MeanPSNR, "%.1f"), cell(s.StdPSNR, "%.1f"), cell(s.Recovered*100, "%.0f %%"), cell(s.MeanMSE, "%.2g"),
-			cell(s.MeanObjective, "%.3g"), cell(s.P, "%.3g"), cell(s.CohenD, "%.2f"))
+			cell(s.MeanObjective, "%.3g"), cell(s.MeanMatchingCost, "%.3g"), cell(s.P, "%.3g"), cell(s.CohenD, "%.2f"))
 	}
 	return b.String()
 }
@@ -144,13 +154,13 @@ func MarkdownTable(summaries []Summary) string {
 func WriteCSV(w io.Writer, r *ExperimentResult) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"variant", "seed", "step", "observe", "batch_size", "batch", "image_index", "label",
-		"victim_accuracy", "best_objective", "mse", "psnr", "seconds"})
+		"victim_accuracy", "best_objective", "matching_cost", "mse", "psnr", "seconds"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 	for _, rec := range r.Records {
 		for i := range rec.MSE {
 			_ = cw.Write([]string{rec.Variant, strconv.FormatInt(rec.Seed, 10), strconv.Itoa(rec.Step), string(rec.Observe),
 				strconv.Itoa(rec.BatchSize), strconv.Itoa(rec.Batch), strconv.Itoa(rec.Indices[i]),
-				strconv.Itoa(int(rec.Labels[i])), f(rec.VictimAccuracy), f(rec.BestObjective), f(rec.MSE[i]), f(rec.PSNR[i]),
+				strconv.Itoa(int(rec.Labels[i])), f(rec.VictimAccuracy), f(rec.BestObjective), f(rec.MatchingCost), f(rec.MSE[i]), f(rec.PSNR[i]),
 				f(rec.Seconds)})
 		}
 	}
