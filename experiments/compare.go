@@ -252,7 +252,12 @@ func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions,
 	if err != nil {
 		return nil, err
 	}
-	design := cfg
+	design := struct {
+		CompareConfig
+		// SplitIndices names how the split indices are drawn, so that results of an earlier algorithm
+		// under the same folder are not mixed in.
+		SplitIndices string `json:"split_indices"`
+	}{cfg, ShuffleSplitIndices}
 	design.Parallel = 0 // does not change the results
 	store, err := OpenResultStore(cfg.ResultsDir, "compare", design)
 	if err != nil {

@@ -249,3 +249,29 @@ func TestCompareKeepModels(t *testing.T) {
 		t.Errorf("continued run: acc %g loss %g (%s), first %g %g", a.FinalAccuracy, a.FinalLoss, a.Error, b.FinalAccuracy, b.FinalLoss)
 	}
 }
+
+// TestCompareRefusesResultsOfAnotherSplitAlgorithm: a results folder whose design predates the recorded
+// split algorithm (runs drawn with other indices) is refused, naming the field.
+func TestCompareRefusesResultsOfAnotherSplitAlgorithm(t *testing.T) {
+	trainSet, testSet := synthetic("train", 300, 11), synthetic("test", 60, 12)
+	cfg := DemoCompareConfig()
+	cfg.Width, cfg.Epochs, cfg.EvalEvery, cfg.BatchSize, cfg.LR = 8, 1, 5, 20, 0.5
+	cfg.Variants = []string{"fuzzy"}
+	cfg.ResultsDir = t.TempDir()
+	old := cfg
+	old.Parallel = 0
+	data, err := json.Marshal(old) // the design as it was recorded before split_indices existed
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cfg.ResultsDir, "compare-runs")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "design.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compare(cfg, trainSet, testSet, RunOptions{}, nil); err == nil || !strings.Contains(err.Error(), "split_indices") {
+		t.Fatalf("want an error naming split_indices, got %v", err)
+	}
+}

@@ -11,6 +11,10 @@ import (
 // NumFolds is the number of ShuffleSplit folds of the paper's design.
 const NumFolds = 5
 
+// ShuffleSplitIndices names the algorithm behind ShuffleSplit's indices; experiments record it with their
+// design, so that runs made with an earlier algorithm are not mixed with new ones.
+const ShuffleSplitIndices = "scikit-learn ShuffleSplit indices (numpy legacy RandomState MT19937 permutation)"
+
 // DefaultValFraction is the paper's validation fraction (10 %).
 const DefaultValFraction = 0.1
 
