@@ -7,9 +7,7 @@ import (
 	"testing"
 
 	"github.com/bio-transformations/go-bio/internal/testenv"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
@@ -38,15 +36,7 @@ func TestResNetWithStageWidths(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s %v: %v", tc.name, tc.widths, err)
 		}
-		ctx := context.New()
-		g := graph.NewGraph(testenv.Backend(), tc.name)
-		fn(ctx, nil, []*graph.Node{graph.Parameter(g, "x", shapes.Make(dtypes.Float32, 2, 784))})
-		var kernels [][]int
-		for v := range ctx.IterVariables() {
-			if v.Name() == "weights" {
-				kernels = append(kernels, v.Shape().Dimensions)
-			}
-		}
+		kernels := modelKernels(tc.name, fn)
 		first, last := kernels[0], kernels[len(kernels)-1]
 		if len(kernels) != tc.kernels || first[len(first)-1] != tc.first || last[0] != tc.classifierIn {
 			t.Errorf("%s %v: %d kernels, first %v, classifier %v; want %d kernels, first width %d, classifier input %d",

@@ -5,11 +5,6 @@ import (
 	"testing"
 
 	"github.com/bio-transformations/go-bio/bio"
-	"github.com/bio-transformations/go-bio/internal/testenv"
-	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/graph"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
-	"github.com/gomlx/gomlx/pkg/ml/context"
 )
 
 func TestRunSyntheticBaselineAndBio(t *testing.T) {
@@ -93,15 +88,7 @@ func TestPaperModels(t *testing.T) {
 			t.Fatalf("%s/%d: %v", tc.name, tc.width, err)
 		}
 		// Build the model (variables are created when the graph is built; nothing runs) and read its kernels.
-		ctx := context.New()
-		g := graph.NewGraph(testenv.Backend(), tc.name)
-		fn(ctx, nil, []*graph.Node{graph.Parameter(g, "x", shapes.Make(dtypes.Float32, 2, 784))})
-		var kernels [][]int
-		for v := range ctx.IterVariables() {
-			if v.Name() == "weights" {
-				kernels = append(kernels, v.Shape().Dimensions)
-			}
-		}
+		kernels := modelKernels(tc.name, fn)
 		first, last := kernels[0], kernels[len(kernels)-1]
 		if len(kernels) != tc.kernels || first[len(first)-1] != tc.firstOut || last[0] != tc.lastIn || last[1] != 10 {
 			t.Errorf("%s/%d: %d kernels, first %v, classifier %v; want %d kernels, %d first outputs, classifier [%d 10]",
