@@ -13,6 +13,9 @@ type EvalPoint struct {
 	ValLoss     float64 `json:"val_loss"`
 	// TrainLoss is the moving average of the training loss at that step.
 	TrainLoss float64 `json:"train_loss"`
+	// TrainAccuracy is the moving average (α = 0.01) of the training batches' accuracy at that step; nil in
+	// runs recorded before it was added.
+	TrainAccuracy *float64 `json:"train_accuracy,omitempty"`
 	// Seconds is the wall time since the start of training (excluding evaluations).
 	Seconds float64 `json:"seconds"`
 }

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/bio-transformations/go-bio/datasets/idx"
+	internalbackend "github.com/bio-transformations/go-bio/internal/backend"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -219,6 +221,10 @@ func (h *HessianOperator) Apply(v, out []float64) error {
 	return nil
 }
 
+// HessianBackendConfig is the Go backend configuration HessianAt uses unless RunOptions.BackendConfig
+// says otherwise: "ops_sequential".
+const HessianBackendConfig = "ops_sequential"
+
 // HessianConfig is the sample and the Lanczos budget of a Hessian measurement.
 type HessianConfig struct {
 	// Batches is the number of training batches of BatchSize in the sample; they are the first batches of
@@ -280,6 +286,11 @@ func HessianAt(run RunConfig, dir string, trainSet *idx.Dataset, cfg HessianConf
 			return nil, err
 		}
 		inputs, labels = append(inputs, in[0]), append(labels, lb[0])
+	}
+	if name := cmp.Or(opts.Backend, internalbackend.Name()); opts.BackendConfig == "" && internalbackend.IsGo(name) {
+		// Second-order graphs have many independent matrix products, on which GoMLX v0.26's parallel
+		// executor can deadlock (its worker pool waits for slots inside workers); run them op by op.
+		opts.BackendConfig = HessianBackendConfig
 	}
 	t, err := NewTrainer(run, opts)
 	if err != nil {

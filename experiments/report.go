@@ -15,7 +15,7 @@ import (
 )
 
 // Thresholds are the validation accuracies whose first crossing measures learning speed.
-var Thresholds = []float64{0.90, 0.95, 0.97}
+var Thresholds = []float64{0.80, 0.85, 0.90, 0.95, 0.97}
 
 // Float is a float64 that marshals NaN and ±Inf as JSON null (encoding/json rejects them).
 type Float float64
@@ -178,7 +178,7 @@ func MarkdownTable(summaries []Summary) string {
 
 // CSVHeader is the header of results.csv.
 var CSVHeader = []string{"variant", "group", "seed", "model", "width", "lr", "batch_size", "step", "epoch",
-	"val_accuracy", "val_loss", "train_loss", "seconds", "error"}
+	"val_accuracy", "val_loss", "train_loss", "train_accuracy", "loss_gap", "accuracy_gap", "seconds", "error"}
 
 // WriteCSV writes one row per run per evaluation (a failed run: one row with its error).
 func WriteCSV(w io.Writer, r *CompareResult) error {
@@ -199,14 +199,16 @@ func WriteCSV(w io.Writer, r *CompareResult) error {
 		prefix := []string{c.Variant, groups[c.Variant], strconv.FormatInt(c.Seed, 10), c.Model, strconv.Itoa(c.Width),
 			f(c.LR), strconv.Itoa(c.BatchSize)}
 		if run.Error != "" {
-			if err := cw.Write(append(prefix, "", "", "", "", "", "", run.Error)); err != nil {
+			if err := cw.Write(append(prefix, "", "", "", "", "", "", "", "", "", run.Error)); err != nil {
 				return err
 			}
 			continue
 		}
 		for _, p := range run.Curve {
+			m := PointMeasures(p)
 			row := append(append([]string(nil), prefix...), strconv.Itoa(p.Step), f(p.Epoch), f(p.ValAccuracy), f(p.ValLoss),
-				f(p.TrainLoss), f(p.Seconds), "")
+				f(p.TrainLoss), optional(m[MeasureTrainAccuracy]), f(m[MeasureLossGap]), optional(m[MeasureAccuracyGap]),
+				f(p.Seconds), "")
 			if err := cw.Write(row); err != nil {
 				return err
 			}
@@ -216,17 +218,28 @@ func WriteCSV(w io.Writer, r *CompareResult) error {
 	return cw.Error()
 }
 
+// optional formats v for the CSV, empty when it is NaN (not recorded).
+func optional(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', 8, 64)
+}
+
 // Report is the content of results.json: the whole comparison (configuration and every run) and its summary.
 type Report struct {
 	*CompareResult
 	Summaries []Summary `json:"summaries"`
+	// Measures are VariantMeasures (final epoch) by variant and measure; PerEpoch is PerEpochMeasures.
+	Measures map[string]map[string]MeasureStat `json:"measures"`
+	PerEpoch []EpochMeasures                   `json:"per_epoch"`
 }
 
 // WriteJSON writes the comparison and its summaries as indented JSON.
 func WriteJSON(w io.Writer, r *CompareResult) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(Report{CompareResult: r, Summaries: Summarize(r)})
+	return enc.Encode(Report{CompareResult: r, Summaries: Summarize(r), Measures: VariantMeasures(r), PerEpoch: PerEpochMeasures(r)})
 }
 
 // Outputs are the files written by WriteOutputs.
@@ -307,7 +320,11 @@ func MarkdownReport(r *CompareResult) string {
 	}
 	b.WriteString(") reaching X % validation accuracy. AUC: mean validation accuracy over the evaluations. " +
 		"p: two-sided Welch t-test of the final accuracies against the baseline; d: Cohen's d (pooled std). " +
-		"With few seeds these tests have little power.\n")
+		"With few seeds these tests have little power.\n\n## Measures of learning\n\n")
+	b.WriteString(MarkdownMeasures(r))
+	b.WriteString("\nTraining loss and accuracy: the trainer's moving averages (α = 0.01, about the last 100 batches), " +
+		"not a separate pass over the training set; gap: validation loss − training loss, and training − validation " +
+		"accuracy in percentage points. \"–\": not recorded (runs made before the training accuracy was recorded).\n")
 	return b.String()
 }
 

@@ -301,7 +301,7 @@ func (h *evalHook) onStep(loop *train.Loop, ms []*tensors.Tensor) error {
 	step := loop.LoopStep + 1
 	boundary := step%h.spe == 0 || step == h.total
 	if boundary || (h.cfg.EvalEvery > 0 && step%h.cfg.EvalEvery == 0) {
-		if err := h.evaluate(step, scalar(ms[2])); err != nil {
+		if err := h.evaluate(step, scalar(ms[2]), h.trainAccuracy(ms)); err != nil {
 			h.err = err
 			return err
 		}
@@ -325,8 +325,19 @@ func (h *evalHook) onStep(loop *train.Loop, ms []*tensors.Tensor) error {
 	return nil
 }
 
+// trainAccuracy returns the moving-average training accuracy among the step's metrics (nil if absent).
+func (h *evalHook) trainAccuracy(ms []*tensors.Tensor) *float64 {
+	for i, m := range h.trainer.TrainMetrics() {
+		if m.ShortName() == TrainAccuracyMetric && i < len(ms) {
+			v := scalar(ms[i])
+			return &v
+		}
+	}
+	return nil
+}
+
 // evaluate runs the validation pass after step and appends it to the curve.
-func (h *evalHook) evaluate(step int, trainLoss float64) error {
+func (h *evalHook) evaluate(step int, trainLoss float64, trainAcc *float64) error {
 	t0 := time.Now()
 	defer func() { h.evalTime += time.Since(t0) }()
 	vals, err := h.trainer.Eval(h.valDS)
@@ -334,7 +345,7 @@ func (h *evalHook) evaluate(step int, trainLoss float64) error {
 		return fmt.Errorf("run %q: evaluation at step %d: %w", h.cfg.Variant, step, err)
 	}
 	p := EvalPoint{Step: step, Epoch: float64(step) / float64(h.spe),
-		ValLoss: scalar(vals[1]), ValAccuracy: scalar(vals[len(vals)-1]), TrainLoss: trainLoss,
+		ValLoss: scalar(vals[1]), ValAccuracy: scalar(vals[len(vals)-1]), TrainLoss: trainLoss, TrainAccuracy: trainAcc,
 		Seconds: time.Since(h.trainStart).Seconds() - h.evalTime.Seconds()}
 	h.res.Curve = append(h.res.Curve, p)
 	if h.opts.Log != nil {

@@ -31,6 +31,17 @@ func TestRunSyntheticBaselineAndBio(t *testing.T) {
 			if res.FinalAccuracy < 0.6 {
 				t.Errorf("final accuracy %.3f: the synthetic task should be learnt", res.FinalAccuracy)
 			}
+			// The moving-average training accuracy is recorded at every evaluation and follows the learning.
+			for _, p := range res.Curve {
+				if p.TrainAccuracy == nil || *p.TrainAccuracy < 0 || *p.TrainAccuracy > 1 {
+					t.Fatalf("step %d: training accuracy %v, want a fraction", p.Step, p.TrainAccuracy)
+				}
+			}
+			last := res.Curve[len(res.Curve)-1]
+			if *last.TrainAccuracy < 0.5 || *last.TrainAccuracy <= *res.Curve[0].TrainAccuracy || last.TrainLoss >= res.Curve[0].TrainLoss {
+				t.Errorf("training accuracy %.3f → %.3f, loss %.3f → %.3f: want learning", *res.Curve[0].TrainAccuracy,
+					*last.TrainAccuracy, res.Curve[0].TrainLoss, last.TrainLoss)
+			}
 			t.Logf("%s: final acc %.3f, median step %.2f ms", tc.name, res.FinalAccuracy, res.MedianStepMs)
 		})
 	}

@@ -48,6 +48,10 @@ type Trainer struct {
 	TrainMetrics, EvalMetrics []metrics.Interface
 }
 
+// TrainAccuracyMetric is the short name of the moving-average training accuracy, recorded at every
+// evaluation as EvalPoint.TrainAccuracy.
+const TrainAccuracyMetric = "~acc"
+
 // NewTrainer sets up a run of cfg (see Trainer); it uses opts.Models, opts.Converter and opts.BackendConfig.
 // It does not validate cfg (Run does) and does not seed the context's random-number state (a run resumed
 // from a checkpoint takes it from there): call ctx.SetRNGStateFromSeed for a fresh run.
@@ -81,7 +85,7 @@ func NewTrainer(cfg RunConfig, opts RunOptions) (*Trainer, error) {
 	}
 	t := &Trainer{Config: cfg, Context: context.New(), Model: modelFn, Optimizer: opt,
 		TrainMetrics: []metrics.Interface{
-			metrics.NewMovingAverageSparseCategoricalAccuracy("Moving Average Accuracy", "~acc", 0.01)},
+			metrics.NewMovingAverageSparseCategoricalAccuracy("Moving Average Accuracy", TrainAccuracyMetric, 0.01)},
 		EvalMetrics: []metrics.Interface{metrics.NewSparseCategoricalAccuracy("Mean Accuracy", "#acc")},
 	}
 	t.Context.SetParam(context.ParamInitialSeed, cfg.Seed)
