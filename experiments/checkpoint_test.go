@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -47,7 +48,7 @@ func TestRunCheckpointResume(t *testing.T) {
 				t.Fatal(err)
 			}
 			if resumed.ResumedFrom != first.Steps || resumed.Steps != 2*first.Steps || len(resumed.Curve) != 2 ||
-				resumed.Curve[0] != first.Curve[0] {
+				!reflect.DeepEqual(resumed.Curve[0], first.Curve[0]) {
 				t.Fatalf("resumed from %d to %d, curve %+v (first run: %d steps, curve %+v)", resumed.ResumedFrom,
 					resumed.Steps, resumed.Curve, first.Steps, first.Curve)
 			}
@@ -99,7 +100,7 @@ func TestRunStopResumeMidEpoch(t *testing.T) {
 	for i, p := range straight.Curve {
 		q := resumed.Curve[i]
 		p.Seconds, q.Seconds = 0, 0
-		if p != q {
+		if !reflect.DeepEqual(p, q) {
 			t.Errorf("evaluation %d: resumed %+v, uninterrupted %+v", i, q, p)
 		}
 	}

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"reflect"
 	"runtime"
 	"sync"
 	"testing"
@@ -61,7 +62,7 @@ func TestExecutorDeterministicUnderLoad(t *testing.T) {
 		for j, p := range r.Curve {
 			q := results[0].Curve[j]
 			p.Seconds, q.Seconds = 0, 0
-			if p != q {
+			if !reflect.DeepEqual(p, q) {
 				t.Errorf("run %d (%q) evaluation %d: %+v; run 0: %+v", i, backends[i], j, p, q)
 			}
 		}

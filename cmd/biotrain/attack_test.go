@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bio-transformations/go-bio/experiments"
+	"github.com/bio-transformations/go-bio/experiments/inversion"
 )
 
 func TestParseAttackFlags(t *testing.T) {
@@ -84,5 +89,140 @@ func TestAttackCommand(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(again, "attack.md"))
 	if !bytes.Equal(a, b) || len(a) == 0 {
 		t.Errorf("the report rewritten from attack.json differs:\n%s\n---\n%s", a, b)
+	}
+}
+
+func TestAttackProtocolFlag(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(t *testing.T, o *attackOptions)
+		wantErr string
+	}{
+		{"ours by default", nil, func(t *testing.T, o *attackOptions) {
+			c := o.cfg
+			if c.Protocol != "" || c.Normalize != nil || c.StageWidths != nil || c.Labels != inversion.LabelsKnown ||
+				c.LR != experiments.DefaultLR || c.Width != 100 || o.out != "out/attack" {
+				t.Errorf("got %+v, out %q", c, o.out)
+			}
+		}, ""},
+		{"paper", []string{"-protocol", "paper"}, func(t *testing.T, o *attackOptions) {
+			c, a := o.cfg, o.cfg.Attack
+			if c.Protocol != "paper" || c.Model != "fcnet" || c.Width != 0 || c.StageWidths != nil || c.LR != 1e-3 ||
+				c.TrainBatchSize != 100 || c.Normalize == nil || *c.Normalize != experiments.MNISTNormalization ||
+				c.Base.FuzzyLearningRateFactorNu != 0.09 || c.Base.RejuvenationParameterDre != 8 ||
+				!slices.Equal(c.BatchSizes, []int{2, 4, 8}) || c.Batches != 5 || c.Seeds != 5 ||
+				!slices.Equal(c.Snapshots, inversion.PaperSnapshots) || c.Labels != inversion.LabelsKnown ||
+				!slices.Equal(c.Observations, []inversion.Observation{inversion.ObserveGradient}) ||
+				!slices.Equal(c.Variants, inversion.DefaultVariants) || o.out != "out/attack-paper" || c.ResultsDir != o.out {
+				t.Errorf("got %+v, out %q", c, o.out)
+			}
+			if !a.Signed || a.LearningRate != 0.1 || a.TotalVariation != 1e-6 || a.Iterations != 7000 {
+				t.Errorf("attack %+v", a)
+			}
+		}, ""},
+		{"paper resnet gets 6-12-24", []string{"-protocol", "paper", "-model", "resnet20"}, func(t *testing.T, o *attackOptions) {
+			if !slices.Equal(o.cfg.StageWidths, []int{6, 12, 24}) || o.cfg.Width != 0 {
+				t.Errorf("stage widths %v, width %d", o.cfg.StageWidths, o.cfg.Width)
+			}
+		}, ""},
+		{"paper resnet with an explicit width", []string{"-protocol", "paper", "-model", "resnet20", "-width", "50"}, func(t *testing.T, o *attackOptions) {
+			if o.cfg.StageWidths != nil || o.cfg.Width != 50 {
+				t.Errorf("stage widths %v, width %d", o.cfg.StageWidths, o.cfg.Width)
+			}
+		}, ""},
+		{"paper with overrides", []string{"-protocol", "paper", "-lr", "0.01", "-normalize=false", "-seeds", "1", "-steps", "0,600",
+			"-batch-sizes", "2", "-iterations", "100", "-labels", "idlg", "-observe", "gradient,update", "-variants", "fuzzy",
+			"-out", "elsewhere"}, func(t *testing.T, o *attackOptions) {
+			c := o.cfg
+			if c.LR != 0.01 || c.Normalize != nil || c.Seeds != 1 || !slices.Equal(c.Snapshots, []int{0, 600}) ||
+				!slices.Equal(c.BatchSizes, []int{2}) || c.Attack.Iterations != 100 || c.Labels != inversion.LabelsIDLG ||
+				len(c.Observations) != 2 || !slices.Equal(c.Variants, []string{"fuzzy"}) || c.Base.RejuvenationParameterDre != 8 ||
+				c.TrainBatchSize != 100 || o.out != "elsewhere" {
+				t.Errorf("got %+v, out %q", c, o.out)
+			}
+		}, ""},
+		{"ours normalised with idlg", []string{"-normalize", "-labels", "idlg"}, func(t *testing.T, o *attackOptions) {
+			if o.cfg.Normalize == nil || *o.cfg.Normalize != experiments.MNISTNormalization || o.cfg.Labels != inversion.LabelsIDLG || o.cfg.Protocol != "" {
+				t.Errorf("got %+v", o.cfg)
+			}
+		}, ""},
+		{"paper and full", []string{"-protocol", "paper", "-full"}, nil, "-protocol paper is a preset of its own"},
+		{"unknown protocol", []string{"-protocol", "theirs"}, nil, `-protocol "theirs" is unknown (known: ours, paper)`},
+		{"unknown labels", []string{"-labels", "dlg"}, nil, `-labels "dlg" is unknown (known: known, idlg)`},
+		{"empty labels", []string{"-labels="}, nil, `-labels "" is unknown`},
+		{"paper alexnetmini keeps the paper's size", []string{"-protocol", "paper", "-model", "alexnetmini"}, func(t *testing.T, o *attackOptions) {
+			if o.cfg.StageWidths != nil || o.cfg.Model != "alexnetmini" {
+				t.Errorf("got %+v", o.cfg)
+			}
+		}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseAttack(tc.args, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want an error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, o)
+		})
+	}
+	var stdout bytes.Buffer
+	_, _ = parseAttack([]string{"-h"}, &stdout)
+	for _, want := range []string{"steps 600,30600,60600,120600", "ResNets 6-12-24", `"idlg"`, "-normalize"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("-h lacks %q", want)
+		}
+	}
+}
+
+// TestAttackProtocolPaperRuns runs `biotrain attack -protocol paper` tiny on fabricated 4×4 MNIST files,
+// FCNet with iDLG labels and ResNet-20 6-12-24, with explicit flags that override the preset's sizes.
+func TestAttackProtocolPaperRuns(t *testing.T) {
+	data := writeFakeMNIST(t, 200, 60)
+	for _, model := range []string{"fcnet", "resnet20"} {
+		outDir := filepath.Join(t.TempDir(), "out")
+		args := []string{"attack", "-protocol", "paper", "-model", model, "-data", data, "-seeds", "1", "-steps", "0,2",
+			"-batch-sizes", "2", "-batches", "1", "-iterations", "10", "-lr", "0.3", "-batch", "20", "-eval-size", "20",
+			"-variants", "fuzzy", "-out", outDir, "-parallel", "1"}
+		if model == "fcnet" {
+			args = append(args, "-width", "8", "-labels", "idlg")
+		}
+		var stdout, stderr bytes.Buffer
+		if err := run(args, &stdout, &stderr); err != nil {
+			t.Fatalf("%s: %v\n%s", model, err, stderr.String())
+		}
+		for _, want := range []string{"| gradient | 0 | 2 | baseline |", "| gradient | 2 | 2 | fuzzy |"} {
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("%s: the table lacks %q:\n%s", model, want, stdout.String())
+			}
+		}
+		f, err := os.Open(filepath.Join(outDir, "attack.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := inversion.ReadJSON(f)
+		_ = f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := res.Config
+		wantWidths := []int{6, 12, 24}
+		if model == "fcnet" {
+			wantWidths = nil
+		}
+		if c.Protocol != "paper" || c.LR != 0.3 || c.Normalize == nil || c.Base.RejuvenationParameterDre != 8 ||
+			!slices.Equal(c.StageWidths, wantWidths) || (c.Labels == inversion.LabelsIDLG) != (model == "fcnet") {
+			t.Errorf("%s: design %+v", model, c)
+		}
+		md, _ := os.ReadFile(filepath.Join(outDir, "attack.md"))
+		if !strings.Contains(string(md), "Protocol: paper") || !strings.Contains(string(md), "standardised in the model graph with mean 0.1307 and std 0.3081") {
+			t.Errorf("%s: attack.md:\n%s", model, md)
+		}
 	}
 }

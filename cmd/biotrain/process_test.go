@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"syscall"
@@ -119,6 +121,14 @@ func readResult(t *testing.T, path string) experiments.RunResult {
 	return res
 }
 
+// deref returns *p, or NaN for nil.
+func deref(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
 // sameCurves compares every reported number of two runs' learning curves (all but the wall times).
 func sameCurves(t *testing.T, name string, got, want experiments.RunResult) {
 	if len(got.Curve) != len(want.Curve) || got.Steps != want.Steps || got.FinalLoss != want.FinalLoss ||
@@ -129,8 +139,8 @@ func sameCurves(t *testing.T, name string, got, want experiments.RunResult) {
 	for i, p := range want.Curve {
 		q := got.Curve[i]
 		p.Seconds, q.Seconds = 0, 0
-		if p != q {
-			t.Errorf("%s: evaluation %d: %+v, uninterrupted %+v", name, i, q, p)
+		if !reflect.DeepEqual(p, q) {
+			t.Errorf("%s: evaluation %d: %+v (train accuracy %v), uninterrupted %+v (%v)", name, i, q, deref(q.TrainAccuracy), p, deref(p.TrainAccuracy))
 		}
 	}
 }

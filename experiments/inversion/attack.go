@@ -13,7 +13,13 @@
 // trainable variable of the model; TV is the mean absolute difference of neighbouring pixels.
 //
 // The gradient of the objective with respect to x' is a second-order derivative (the derivative of a weight
-// gradient); the layers of package biolayers provide it on GoMLX's pure-Go backend.
+// gradient); the layers of package biolayers provide it on GoMLX's pure-Go backend, BatchNorm included.
+//
+// Instead of knowing the labels, the attacker can infer them from the classifier's observed gradient
+// (iDLG, Zhao et al. 2020: InferLabels, LabelsIDLG). Each reconstruction is scored against its original by
+// MSE, PSNR and SSIM (Wang et al. 2004), and each attack by the authors' metric, the final gradient-matching
+// cost. The experiment (Run) trains victims of every bio variant and attacks them at several training steps;
+// PaperProtocolExperimentConfig gives the authors' victims and attack settings.
 package inversion
 
 import (
@@ -113,6 +119,10 @@ type Victim struct {
 	Model train.ModelFn
 	// Converter is the bio converter of a converted model (nil for a plain one, whose update is its gradient).
 	Converter *bio.Converter
+	// ClassifierScope names the classifier (last) layer for iDLG's label inference (see InferLabels): its
+	// variables "biases" [classes] and "weights" [in, classes] lie in a scope with this element, e.g. "output"
+	// in "/output/dense". Empty: DefaultClassifierScope, as every model of package models names it.
+	ClassifierScope string
 }
 
 // Attack runs gradient-inversion attacks on one victim. Its graphs are compiled once per batch size.
@@ -124,6 +134,8 @@ type Attack struct {
 	// gradient with respect to x' for (x', labels, observed gradients...).
 	observe   *context.Exec
 	objective *context.Exec
+	// observedVars are the variables of the observed gradients, in their order (set when a graph is built).
+	observedVars []*context.Variable
 }
 
 // NewAttack prepares an attack on v with cfg. It returns an error for an invalid configuration or victim.
@@ -157,14 +169,17 @@ func (a *Attack) weightGradients(ctx *context.Context, x, labels *Node) []*Node 
 		loss = ReduceAllMean(loss)
 	}
 	var vars []*Node
+	var used []*context.Variable
 	for v := range ctx.IterVariables() {
 		if v.Trainable && v.InUseByGraph(g) {
 			vars = append(vars, v.ValueGraph(g))
+			used = append(used, v)
 		}
 	}
 	if len(vars) == 0 {
 		panic(errors.New("inversion: the model has no trainable variables"))
 	}
+	a.observedVars = used
 	return Gradient(loss, vars...)
 }
 

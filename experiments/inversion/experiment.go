@@ -47,6 +47,19 @@ type ExperimentConfig struct {
 	Attack Config `json:"attack"`
 	// Observations are the gradients the attacker observes, each attacked separately (see Observation).
 	Observations []Observation `json:"observations"`
+	// Labels is how the attacker obtains the attacked batch's labels: LabelsKnown (also the empty value,
+	// which designs written before this field hold) or LabelsIDLG.
+	Labels LabelMode `json:"labels,omitempty"`
+	// Normalize, when set, standardises the victims' inputs inside the model graph (experiments.RunConfig's
+	// Normalize; the paper's protocol: experiments.MNISTNormalization). The attacker still optimises pixels
+	// in [Attack.Min, Attack.Max], which the victim's graph standardises like its training inputs.
+	Normalize *experiments.Normalization `json:"normalize,omitempty"`
+	// StageWidths, when set, are a ResNet victim's three stage widths instead of Width's multiplier
+	// (experiments.RunConfig's StageWidths; the paper's protocol: the authors' 6-12-24 on MNIST).
+	StageWidths []int `json:"stage_widths,omitempty"`
+	// Protocol is empty for this project's designs or experiments.ProtocolPaper for
+	// PaperProtocolExperimentConfig's; it labels the report.
+	Protocol string `json:"protocol,omitempty"`
 	// Parallel is the number of victims handled at once (0: runtime.NumCPU()).
 	Parallel int `json:"parallel"`
 	// ResultsDir, when not empty, keeps the records of every finished victim there, so that an experiment
@@ -68,7 +81,7 @@ func DefaultExperimentConfig() ExperimentConfig {
 	return ExperimentConfig{Model: "fcnet", Width: 100, Variants: DefaultVariants, Base: experiments.PaperBioConfig(),
 		Seeds: 2, Snapshots: []int{0, 300}, BatchSizes: []int{1, 4}, Batches: 2, LR: experiments.DefaultLR,
 		TrainBatchSize: experiments.DefaultBatchSize, EvalSize: 1000, Attack: a,
-		Observations: []Observation{ObserveGradient, ObserveUpdate}, Parallel: runtime.NumCPU()}
+		Observations: []Observation{ObserveGradient, ObserveUpdate}, Labels: LabelsKnown, Parallel: runtime.NumCPU()}
 }
 
 // PaperExperimentConfig is the paper's design (on MNIST instead of CIFAR-100): FCNet 784-1000-10, 5 seeds,
@@ -79,6 +92,46 @@ func PaperExperimentConfig() ExperimentConfig {
 	c.Width, c.Seeds, c.Batches = experiments.DefaultFCNetWidth, 5, 5
 	c.Snapshots, c.BatchSizes = []int{0, 600, 3000}, []int{2, 4, 8}
 	c.Attack.Iterations = 7000
+	return c
+}
+
+// PaperAttackDre is the rejuvenation parameter d of the authors' attacked victims: 8 (their training
+// experiments use 14; shared/PAPER-PROTOCOL.md, section 3).
+const PaperAttackDre = 8
+
+// PaperSnapshots are the steps of the authors' victim checkpoints, after epochs 1, 51, 101 and 201 (their
+// epoch indices 0, 50, 100, 200), in steps of MNIST's 60 000 training images in batches of 100.
+var PaperSnapshots = []int{600, 30600, 60600, 120600}
+
+// PaperProtocolExperimentConfig is the privacy experiment with the authors' victims and attack
+// (experiments.ProtocolPaper; shared/PAPER-PROTOCOL.md, section 3), on MNIST instead of CIFAR-100: plain SGD
+// lr 1e-3, batch 100, inputs standardised with MNIST's mean 0.1307 and std 0.3081 inside the model graph,
+// ν 0.09, d PaperAttackDre with rejuvenation every step, snapshots PaperSnapshots, batches of 2, 4 and 8
+// held-out images, 5 each, Geiping et al.'s attack as the authors ran it (signed Adam lr 0.1, TV 1e-6,
+// 7000 iterations, the cosine cost, labels known), the plain gradient observed, FCNet 784-1000-10
+// (Width 0, the paper's size). For the authors' ResNets set Model and StageWidths =
+// experiments.PaperStageWidths() (6-12-24 on MNIST).
+//
+// Differences from the authors: they trained one victim per configuration (here Seeds 5, seeds 0…4),
+// attacked only Γ = 0 (here DefaultVariants, which include Γ2; choose fuzzy,rejuvenation,fuzzy+rejuvenation
+// for theirs), attacked the first training batches (here random held-out images), fed unnormalised images
+// to the victim, started from Gaussian noise, stopped after 1000 iterations without improvement and took
+// the victim's gradient with BatchNorm in training mode (here both the victim's and the attacker's gradient
+// use BatchNorm's running statistics).
+func PaperProtocolExperimentConfig() ExperimentConfig {
+	c := DefaultExperimentConfig()
+	c.Protocol = experiments.ProtocolPaper
+	c.Width, c.Seeds, c.FirstSeed, c.Batches = 0, 5, 0, 5
+	c.LR, c.TrainBatchSize = experiments.PaperLR, experiments.DefaultBatchSize
+	norm := experiments.MNISTNormalization
+	c.Normalize = &norm
+	c.Base = experiments.PaperBioConfig()
+	c.Base.RejuvenationParameterDre = PaperAttackDre
+	c.Snapshots, c.BatchSizes = slices.Clone(PaperSnapshots), []int{2, 4, 8}
+	c.Attack = DefaultConfig()
+	c.Attack.Iterations = 7000
+	c.Observations = []Observation{ObserveGradient}
+	c.Labels = LabelsKnown
 	return c
 }
 
@@ -118,8 +171,21 @@ func (c ExperimentConfig) Validate() error {
 	if err := c.Base.Validate(); err != nil {
 		return fmt.Errorf("attack: base bio config: %w", err)
 	}
+	if err := c.Labels.Validate(); err != nil {
+		return err
+	}
+	if c.Normalize != nil {
+		if err := c.Normalize.Validate(); err != nil {
+			return fmt.Errorf("attack: %w", err)
+		}
+	}
 	if _, err := experiments.PaperModels(c.Model, c.Width); err != nil {
 		return err
+	}
+	if len(c.StageWidths) > 0 {
+		if _, err := experiments.ResNetWithStageWidths(c.Model, c.StageWidths); err != nil {
+			return fmt.Errorf("attack: stage_widths: %w", err)
+		}
 	}
 	_, err := c.selected()
 	return err
@@ -163,6 +229,14 @@ type Record struct {
 	// MSE and PSNR of each original image against its matched reconstruction (pixels in [0, 1]).
 	MSE  []float64 `json:"mse"`
 	PSNR []float64 `json:"psnr"`
+	// SSIM of each original image against its matched reconstruction (see SSIM, data range Attack.Max −
+	// Attack.Min). Absent in records written before it existed.
+	SSIM []float64 `json:"ssim,omitempty"`
+	// InferredLabels are the labels the attacker inferred and used under LabelsIDLG (as IDLGLabels orders
+	// them), LabelsCorrect the fraction of Labels they recover as a multiset (see LabelsCorrect); both are
+	// absent when the labels were known.
+	InferredLabels []int32  `json:"inferred_labels,omitempty"`
+	LabelsCorrect  *float64 `json:"labels_correct,omitempty"`
 	// Reconstruction holds the matched reconstructions (in the order of Indices), kept for the first batch of
 	// each (variant, seed, step, batch size) only, for the picture.
 	Reconstruction []float32 `json:"reconstruction,omitempty"`
@@ -210,6 +284,9 @@ func Run(cfg ExperimentConfig, trainSet, testSet *idx.Dataset, log io.Writer) (*
 	}
 	design := cfg
 	design.Parallel = 0 // does not change the results
+	if design.Labels == LabelsKnown {
+		design.Labels = "" // as designs written before the field existed, so that their folders still resume
+	}
 	store, err := experiments.OpenResultStore(cfg.ResultsDir, "attack", design)
 	if err != nil {
 		return nil, err
@@ -228,16 +305,7 @@ func Run(cfg ExperimentConfig, trainSet, testSet *idx.Dataset, log io.Writer) (*
 	}
 	records := make([][]*Record, len(jobs))
 	errs := make([]error, len(jobs))
-	var mu sync.Mutex
-	logRecord := func(r *Record) {
-		if log == nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		_, _ = fmt.Fprintf(log, "%s seed %d step %d, %s, batch size %d #%d: victim acc %.3f, objective %.3g, PSNR %s dB (%.0f s)\n",
-			r.Variant, r.Seed, r.Step, r.Observe, r.BatchSize, r.Batch, r.VictimAccuracy, r.BestObjective, formatList(r.PSNR), r.Seconds)
-	}
+	logRecord := recordLogger(log)
 	experiments.ForEach(len(jobs), cfg.Parallel, func(i int) {
 		j := jobs[i]
 		name := fmt.Sprintf("%s-seed%d", j.v.Name, j.seed)
@@ -282,10 +350,30 @@ func (res *ExperimentResult) collect(records [][]*Record, errs []error, testSet 
 	}
 }
 
-func formatList(xs []float64) string {
+// recordLogger returns a function that writes a line per record to log (nothing when log is nil); it may
+// be called from several goroutines.
+func recordLogger(log io.Writer) func(*Record) {
+	var mu sync.Mutex
+	return func(r *Record) {
+		if log == nil {
+			return
+		}
+		labels := ""
+		if r.LabelsCorrect != nil {
+			labels = fmt.Sprintf(", iDLG labels %.0f %% right", 100**r.LabelsCorrect)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		_, _ = fmt.Fprintf(log, "%s seed %d step %d, %s, batch size %d #%d: victim acc %.3f, objective %.3g, PSNR %s dB, SSIM %s%s (%.0f s)\n",
+			r.Variant, r.Seed, r.Step, r.Observe, r.BatchSize, r.Batch, r.VictimAccuracy, r.BestObjective, formatList(r.PSNR, "%.1f"),
+			formatList(r.SSIM, "%.2f"), labels, r.Seconds)
+	}
+}
+
+func formatList(xs []float64, format string) string {
 	parts := make([]string, len(xs))
 	for i, x := range xs {
-		parts[i] = fmt.Sprintf("%.1f", x)
+		parts[i] = fmt.Sprintf(format, x)
 	}
 	return strings.Join(parts, ", ")
 }
@@ -298,7 +386,7 @@ func runVictim(cfg ExperimentConfig, v experiments.Variant, seed int64, trainSet
 		}
 	}()
 	run := experiments.RunConfig{Variant: v.Name, Model: cfg.Model, Width: cfg.Width, Seed: seed, LR: cfg.LR,
-		BatchSize: cfg.TrainBatchSize}
+		BatchSize: cfg.TrainBatchSize, Normalize: cfg.Normalize, StageWidths: cfg.StageWidths}
 	if v.Bio != nil {
 		b := *v.Bio
 		b.Seed = seed
@@ -388,7 +476,7 @@ func attackSnapshot(cfg ExperimentConfig, victim Victim, variant string, seed in
 		}
 		for _, bs := range cfg.BatchSizes {
 			for k := range cfg.Batches {
-				r, err := attackBatch(a, testSet, seed, bs, k)
+				r, err := attackBatch(a, testSet, seed, bs, k, cfg.Labels)
 				if err != nil {
 					return nil, fmt.Errorf("attack: victim %s seed %d step %d: %w", variant, seed, snap, err)
 				}
@@ -401,8 +489,8 @@ func attackSnapshot(cfg ExperimentConfig, victim Victim, variant string, seed in
 	return records, nil
 }
 
-// attackBatch attacks batch k of size bs of a seed.
-func attackBatch(a *Attack, testSet *idx.Dataset, seed int64, bs, k int) (*Record, error) {
+// attackBatch attacks batch k of size bs of a seed, with the labels known or inferred (mode).
+func attackBatch(a *Attack, testSet *idx.Dataset, seed int64, bs, k int, mode LabelMode) (*Record, error) {
 	t0 := time.Now()
 	ids := attackIndices(testSet.N, seed, bs, k)
 	batch, err := testSet.Subset("attacked", ids)
@@ -414,13 +502,18 @@ func attackBatch(a *Attack, testSet *idx.Dataset, seed int64, bs, k int) (*Recor
 	if err != nil {
 		return nil, err
 	}
+	r := &Record{Seed: seed, BatchSize: bs, Batch: k, Indices: ids, Labels: batch.Labels}
+	if mode == LabelsIDLG {
+		if labels, err = a.InferLabels(observed, bs); err != nil {
+			return nil, err
+		}
+		r.InferredLabels = tensors.MustCopyFlatData[int32](labels)
+		correct := LabelsCorrect(r.Labels, r.InferredLabels)
+		r.LabelsCorrect = &correct
+	}
 	// The random start depends on the seed and the batch only, so every variant starts from the same images.
 	a.cfg.Seed = uint64(seed)*7919 + uint64(bs*1000+k)
 	out, err := a.Reconstruct(labels, observed)
-	if err != nil {
-		return nil, err
-	}
-	perm, mse, err := Match(batch.Images, out.Images, bs)
 	if err != nil {
 		return nil, err
 	}
@@ -428,19 +521,35 @@ func attackBatch(a *Attack, testSet *idx.Dataset, seed int64, bs, k int) (*Recor
 	if err != nil {
 		return nil, err
 	}
-	r := &Record{Seed: seed, BatchSize: bs, Batch: k, Indices: ids, Labels: batch.Labels,
-		BestObjective: out.BestObjective, FinalObjective: out.FinalObjective, MatchingCost: cost, MSE: mse}
-	for _, m := range mse {
-		r.PSNR = append(r.PSNR, min(PSNR(m, a.cfg.Max-a.cfg.Min), MaxPSNR))
-	}
-	if k == 0 {
-		f := batch.Features()
-		for _, j := range perm {
-			r.Reconstruction = append(r.Reconstruction, out.Images[j*f:(j+1)*f]...)
-		}
+	r.BestObjective, r.FinalObjective, r.MatchingCost = out.BestObjective, out.FinalObjective, cost
+	if err := r.score(batch.Images, out.Images, a.cfg, k == 0); err != nil {
+		return nil, err
 	}
 	r.Seconds = time.Since(t0).Seconds()
 	return r, nil
+}
+
+// score matches the reconstructions to the originals (see Match) and records each pair's MSE, PSNR and
+// SSIM, and when keep is set the matched reconstructions.
+func (r *Record) score(original, reconstructed []float32, cfg Config, keep bool) error {
+	perm, mse, err := Match(original, reconstructed, r.BatchSize)
+	if err != nil {
+		return err
+	}
+	r.MSE = mse
+	dataRange, f := cfg.Max-cfg.Min, len(original)/r.BatchSize
+	for i, j := range perm {
+		r.PSNR = append(r.PSNR, min(PSNR(mse[i], dataRange), MaxPSNR))
+		s, err := SSIM(original[i*f:(i+1)*f], reconstructed[j*f:(j+1)*f], cfg.ImageShape, dataRange)
+		if err != nil {
+			return err
+		}
+		r.SSIM = append(r.SSIM, s)
+		if keep {
+			r.Reconstruction = append(r.Reconstruction, reconstructed[j*f:(j+1)*f]...)
+		}
+	}
+	return nil
 }
 
 // createVariables runs the model once on ctx and creates the converted layers' fuzzy factors.

@@ -40,6 +40,13 @@ type Summary struct {
 	StdPSNR   float64 `json:"std_psnr"`
 	MeanMSE   float64 `json:"mean_mse"`
 	Recovered float64 `json:"recovered"`
+	// MeanSSIM, StdSSIM over the images that have an SSIM (see SSIM; NaN when none has: results written
+	// before it existed).
+	MeanSSIM float64 `json:"mean_ssim"`
+	StdSSIM  float64 `json:"std_ssim"`
+	// LabelsCorrect is the mean fraction of labels that iDLG recovered per batch (Record.LabelsCorrect);
+	// NaN when the labels were known.
+	LabelsCorrect float64 `json:"labels_correct"`
 	// MeanObjective is the mean best attack objective of the batches (lower: the attacker matched better).
 	MeanObjective float64 `json:"mean_objective"`
 	// MeanMatchingCost is the mean of the batches' Record.MatchingCost (1 − cos, the authors' metric).
@@ -95,20 +102,18 @@ func Summarize(r *ExperimentResult) []Summary {
 		}
 		return
 	}
-	costs := func(recs []*Record) []float64 {
-		var out []float64
-		for _, rec := range recs {
-			out = append(out, rec.MatchingCost)
-		}
-		return out
-	}
 	var out []Summary
 	for _, k := range keys {
 		ps, mses, objs, accs := psnrs(groups[k])
+		costs, ssims, labels := batchMetrics(groups[k])
 		s := Summary{Observe: k.obs, Step: k.step, BatchSize: k.bs, Variant: k.variant, Images: len(ps),
 			VictimAccuracy: stats.Mean(accs), MeanPSNR: stats.Mean(ps), StdPSNR: stats.Std(ps),
-			MeanMSE: stats.Mean(mses), MeanObjective: stats.Mean(objs), MeanMatchingCost: stats.Mean(costs(groups[k])),
+			MeanSSIM: meanOrNaN(ssims), StdSSIM: math.NaN(), LabelsCorrect: meanOrNaN(labels),
+			MeanMSE: stats.Mean(mses), MeanObjective: stats.Mean(objs), MeanMatchingCost: stats.Mean(costs),
 			P: math.NaN(), CohenD: math.NaN()}
+		if len(ssims) > 0 {
+			s.StdSSIM = stats.Std(ssims)
+		}
 		rec := 0
 		for _, p := range ps {
 			if p >= RecoveredPSNR {
@@ -129,6 +134,27 @@ func Summarize(r *ExperimentResult) []Summary {
 	return out
 }
 
+// batchMetrics collects the records' matching costs, their images' SSIMs (where recorded) and their
+// fractions of labels iDLG recovered (where inferred).
+func batchMetrics(recs []*Record) (costs, ssims, labels []float64) {
+	for _, rec := range recs {
+		costs = append(costs, rec.MatchingCost)
+		ssims = append(ssims, rec.SSIM...)
+		if rec.LabelsCorrect != nil {
+			labels = append(labels, *rec.LabelsCorrect)
+		}
+	}
+	return costs, ssims, labels
+}
+
+// meanOrNaN is the mean of xs, NaN (shown "–") for none.
+func meanOrNaN(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	return stats.Mean(xs)
+}
+
 func cell(v float64, format string) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return "–"
@@ -136,32 +162,47 @@ func cell(v float64, format string) string {
 	return fmt.Sprintf(format, v)
 }
 
-// MarkdownTable renders the summaries as a Markdown table.
+// MarkdownTable renders the summaries as a Markdown table ("–" where a value is missing: SSIM in results
+// written before it existed, iDLG's labels where they were known).
 func MarkdownTable(summaries []Summary) string {
 	var b strings.Builder
-	b.WriteString("| observed | step | batch | variant | victim acc | images | PSNR dB (mean ± std) | recovered (≥ 20 dB) | MSE | attack objective | gradient-matching cost 1 − cos (authors' metric) | p (Welch vs baseline) | Cohen's d |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| observed | step | batch | variant | victim acc | images | PSNR dB (mean ± std) | SSIM (mean ± std) | recovered (≥ 20 dB) | MSE | iDLG labels right | attack objective | gradient-matching cost 1 − cos (authors' metric) | p (Welch vs baseline) | Cohen's d |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range summaries {
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %d | %s ± %s | %s | %s | %s | %s | %s | %s |\n",
+		ssim := "–"
+		if !math.IsNaN(s.MeanSSIM) {
+			ssim = cell(s.MeanSSIM, "%.3f") + " ± " + cell(s.StdSSIM, "%.3f")
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %d | %s ± %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			s.Observe, s.Step, s.BatchSize, s.Variant, cell(s.VictimAccuracy*100, "%.1f %%"), s.Images,
-			cell(s.MeanPSNR, "%.1f"), cell(s.StdPSNR, "%.1f"), cell(s.Recovered*100, "%.0f %%"), cell(s.MeanMSE, "%.2g"),
-			cell(s.MeanObjective, "%.3g"), cell(s.MeanMatchingCost, "%.3g"), cell(s.P, "%.3g"), cell(s.CohenD, "%.2f"))
+			cell(s.MeanPSNR, "%.1f"), cell(s.StdPSNR, "%.1f"), ssim, cell(s.Recovered*100, "%.0f %%"), cell(s.MeanMSE, "%.2g"),
+			cell(s.LabelsCorrect*100, "%.0f %%"), cell(s.MeanObjective, "%.3g"), cell(s.MeanMatchingCost, "%.3g"),
+			cell(s.P, "%.3g"), cell(s.CohenD, "%.2f"))
 	}
 	return b.String()
 }
 
-// WriteCSV writes one row per attacked image.
+// WriteCSV writes one row per attacked image; ssim is empty where it was not recorded, labels_correct (the
+// batch's fraction of labels iDLG recovered) where the labels were known.
 func WriteCSV(w io.Writer, r *ExperimentResult) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"variant", "seed", "step", "observe", "batch_size", "batch", "image_index", "label",
-		"victim_accuracy", "best_objective", "matching_cost", "mse", "psnr", "seconds"})
+		"victim_accuracy", "best_objective", "matching_cost", "mse", "psnr", "ssim", "labels_correct", "seconds"})
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 	for _, rec := range r.Records {
+		labels := ""
+		if rec.LabelsCorrect != nil {
+			labels = f(*rec.LabelsCorrect)
+		}
 		for i := range rec.MSE {
+			ssim := ""
+			if i < len(rec.SSIM) {
+				ssim = f(rec.SSIM[i])
+			}
 			_ = cw.Write([]string{rec.Variant, strconv.FormatInt(rec.Seed, 10), strconv.Itoa(rec.Step), string(rec.Observe),
 				strconv.Itoa(rec.BatchSize), strconv.Itoa(rec.Batch), strconv.Itoa(rec.Indices[i]),
 				strconv.Itoa(int(rec.Labels[i])), f(rec.VictimAccuracy), f(rec.BestObjective), f(rec.MatchingCost), f(rec.MSE[i]), f(rec.PSNR[i]),
-				f(rec.Seconds)})
+				ssim, labels, f(rec.Seconds)})
 		}
 	}
 	cw.Flush()
@@ -270,6 +311,29 @@ func originalPixels(r *ExperimentResult, rec *Record, j int) []float32 {
 	return r.Originals[rec.Indices[j]]
 }
 
+// victimModel describes the victim network of a design.
+func victimModel(c ExperimentConfig) string {
+	switch {
+	case len(c.StageWidths) > 0:
+		parts := make([]string, len(c.StageWidths))
+		for i, w := range c.StageWidths {
+			parts[i] = strconv.Itoa(w)
+		}
+		return fmt.Sprintf("%s (stage widths %s)", c.Model, strings.Join(parts, "-"))
+	case c.Width == 0:
+		return fmt.Sprintf("%s (the paper's size)", c.Model)
+	}
+	return fmt.Sprintf("%s (width %d)", c.Model, c.Width)
+}
+
+// labelsText describes how the attacker obtained the labels.
+func labelsText(m LabelMode) string {
+	if m == LabelsIDLG {
+		return "labels inferred by iDLG from the classifier's gradient (Zhao et al. 2020; the k most negative bias-gradient entries for a batch of k, so repeated labels cannot be recovered)"
+	}
+	return "labels known"
+}
+
 // Outputs lists the files written by WriteOutputs.
 type Outputs struct {
 	Markdown, CSV, JSON string
@@ -316,12 +380,21 @@ func WriteOutputs(dir string, r *ExperimentResult) (Outputs, error) {
 func MarkdownReport(r *ExperimentResult, pictures []string) string {
 	c := r.Config
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Gradient inversion (Geiping et al. 2020) against %s (width %d)\n\n", c.Model, c.Width)
-	fmt.Fprintf(&b, "Victims: %d seed(s) per variant, SGD lr %g, batch %d, attacked at training steps %v. "+
-		"Attack: batches of %v held-out test images, %d batch(es) each, %d iterations of Adam (lr %g, signed: %v, TV %g), "+
-		"labels known. PSNR over pixels in [0, 1]; higher PSNR = more leakage.\n\n",
-		c.Seeds, c.LR, c.TrainBatchSize, c.Snapshots, c.BatchSizes, c.Batches, c.Attack.Iterations, c.Attack.LearningRate,
-		c.Attack.Signed, c.Attack.TotalVariation)
+	fmt.Fprintf(&b, "# Gradient inversion (Geiping et al. 2020) against %s\n\n", victimModel(c))
+	if c.Protocol != "" {
+		fmt.Fprintf(&b, "Protocol: %s.\n\n", c.Protocol)
+	}
+	inputs := "pixels in [0, 1]"
+	if c.Normalize != nil {
+		inputs = fmt.Sprintf("pixels standardised in the model graph with mean %g and std %g", c.Normalize.Mean, c.Normalize.Std)
+	}
+	fmt.Fprintf(&b, "Victims: %d seed(s) per variant, SGD lr %g, batch %d, inputs %s, ν %g, d %g, attacked at training steps %v. "+
+		"Attack: batches of %v held-out test images, %d batch(es) each, %d iterations of Adam (lr %g, signed: %v, TV %g) on pixels in [%g, %g], "+
+		"%s. PSNR and SSIM (Wang et al. 2004, 11×11 Gaussian window of σ 1.5) of each image against its matched reconstruction; "+
+		"higher PSNR or SSIM = more leakage.\n\n",
+		c.Seeds, c.LR, c.TrainBatchSize, inputs, c.Base.FuzzyLearningRateFactorNu, c.Base.RejuvenationParameterDre, c.Snapshots,
+		c.BatchSizes, c.Batches, c.Attack.Iterations, c.Attack.LearningRate, c.Attack.Signed, c.Attack.TotalVariation,
+		c.Attack.Min, c.Attack.Max, labelsText(c.Labels))
 	b.WriteString("Observed `gradient`: the plain weight gradient. Observed `update`: the gradient times the victim's " +
 		"private fuzzy factors (the direction of its SGD update); identical to `gradient` for variants without fuzzy learning rates.\n\n")
 	b.WriteString(MarkdownTable(Summarize(r)))
