@@ -263,6 +263,7 @@ func Compare(cfg CompareConfig, trainSet, testSet *idx.Dataset, opts RunOptions,
 	if err != nil {
 		return nil, err
 	}
+	defer store.Close()
 	start := time.Now()
 	res := &CompareResult{Config: cfg, Variants: variants, Started: start.Format(time.RFC3339)}
 	splits := make([][2]*idx.Dataset, cfg.Seeds) // The data of each seed, shared (read-only) by all variants.

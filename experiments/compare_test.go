@@ -123,7 +123,9 @@ func TestCompareEndToEnd(t *testing.T) {
 			rows = append(rows, l)
 		}
 	}
-	if len(rows) != 2 || !strings.HasPrefix(rows[0], "| baseline |") || !strings.HasPrefix(rows[1], "| fuzzy+rejuvenation+Γ2 |") {
+	// The results table, the final-epoch measures and the per-epoch measures (one epoch): two rows each.
+	if len(rows) != 6 || !strings.HasPrefix(rows[0], "| baseline |") || !strings.HasPrefix(rows[1], "| fuzzy+rejuvenation+Γ2 |") ||
+		!strings.HasPrefix(rows[3], "| fuzzy+rejuvenation+Γ2 | ") || !strings.Contains(rows[3], " (p ") || !strings.HasPrefix(rows[4], "| baseline | 1 |") {
 		t.Errorf("markdown rows: %q", rows)
 	}
 	for _, p := range append([]string{out.CSV, out.JSON}, out.Plots...) {
@@ -273,5 +275,39 @@ func TestCompareRefusesResultsOfAnotherSplitAlgorithm(t *testing.T) {
 	}
 	if _, err := Compare(cfg, trainSet, testSet, RunOptions{}, nil); err == nil || !strings.Contains(err.Error(), "split_indices") {
 		t.Fatalf("want an error naming split_indices, got %v", err)
+	}
+}
+
+// TestResultStoreLock: while one experiment holds an output folder, a second one is refused with an error
+// naming the folder, and the folder is free again once the first closes its store; a design mismatch
+// releases the lock it took.
+func TestResultStoreLock(t *testing.T) {
+	dir := t.TempDir()
+	design := map[string]int{"epochs": 1}
+	first, err := OpenResultStore(dir, "compare", design)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenResultStore(dir, "compare", design); err == nil || !strings.Contains(err.Error(), "in use by another running experiment") ||
+		!strings.Contains(err.Error(), dir) {
+		t.Fatalf("second open while the first holds the folder: %v", err)
+	}
+	if _, err := OpenResultStore(dir, "attack", design); err != nil {
+		t.Errorf("another kind of experiment in the same folder: %v", err)
+	}
+	if err := first.Close(); err != nil || first.Close() != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if _, err := OpenResultStore(dir, "compare", map[string]int{"epochs": 2}); err == nil || !strings.Contains(err.Error(), "another design") {
+		t.Fatalf("other design: %v", err)
+	}
+	again, err := OpenResultStore(dir, "compare", design)
+	if err != nil {
+		t.Fatalf("after close and a refused design: %v", err)
+	}
+	_ = again.Close()
+	var none *ResultStore
+	if none.Close() != nil {
+		t.Error("nil store Close")
 	}
 }

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,7 +43,21 @@ func ForEach(n, parallel int, fn func(i int)) {
 // and does only the rest. The folder also records the experiment's design: re-running it with another
 // design is an error rather than a silent mix. A nil *ResultStore keeps nothing.
 type ResultStore struct {
-	dir string
+	dir  string
+	lock *os.File // held while the store is open, so that a second experiment cannot write the same folder
+}
+
+// errFolderLocked is returned by lockFolder when another open store holds the lock.
+var errFolderLocked = errors.New("locked")
+
+// Close releases the folder for other experiments; a nil store and a second Close do nothing.
+func (s *ResultStore) Close() error {
+	if s == nil || s.lock == nil {
+		return nil
+	}
+	err := s.lock.Close()
+	s.lock = nil
+	return err
 }
 
 // OpenResultStore opens (creating it if needed) the store of an experiment of the given kind (e.g.
@@ -57,23 +72,41 @@ func OpenResultStore(dir, kind string, design any) (*ResultStore, error) {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return nil, err
 	}
-	want, err := json.MarshalIndent(design, "", "  ")
+	lock, err := lockFolder(filepath.Join(s.dir, ".lock"))
+	if errors.Is(err, errFolderLocked) {
+		return nil, fmt.Errorf("output folder %q is in use by another running experiment (it holds %s): wait for it, stop it, or choose another output folder",
+			dir, filepath.Join(s.dir, ".lock"))
+	}
 	if err != nil {
 		return nil, err
+	}
+	s.lock = lock
+	if err := s.checkDesign(dir, design); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkDesign records design in the store, or checks it against the one recorded.
+func (s *ResultStore) checkDesign(dir string, design any) error {
+	want, err := json.MarshalIndent(design, "", "  ")
+	if err != nil {
+		return err
 	}
 	path := filepath.Join(s.dir, "design.json")
 	have, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return s, writeFileAtomic(path, want)
+		return writeFileAtomic(path, want)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if diff := jsonFieldsDiffer(have, want); len(diff) > 0 {
-		return nil, fmt.Errorf("output folder %q holds the results of another design (%s differ): choose another output folder, or remove %q to start over",
+		return fmt.Errorf("output folder %q holds the results of another design (%s differ): choose another output folder, or remove %q to start over",
 			dir, strings.Join(diff, ", "), s.dir)
 	}
-	return s, nil
+	return nil
 }
 
 // jsonFieldsDiffer returns the top-level keys whose values differ between two JSON objects (all of "design"

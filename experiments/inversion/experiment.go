@@ -291,6 +291,7 @@ func Run(cfg ExperimentConfig, trainSet, testSet *idx.Dataset, log io.Writer) (*
 	if err != nil {
 		return nil, err
 	}
+	defer store.Close()
 	start := time.Now()
 	res := &ExperimentResult{Config: cfg, Variants: variants}
 	type job struct {
