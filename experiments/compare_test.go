@@ -123,9 +123,10 @@ func TestCompareEndToEnd(t *testing.T) {
 			rows = append(rows, l)
 		}
 	}
-	// The results table, the final-epoch measures and the per-epoch measures (one epoch): two rows each.
-	if len(rows) != 6 || !strings.HasPrefix(rows[0], "| baseline |") || !strings.HasPrefix(rows[1], "| fuzzy+rejuvenation+Γ2 |") ||
-		!strings.HasPrefix(rows[3], "| fuzzy+rejuvenation+Γ2 | ") || !strings.Contains(rows[3], " (p ") || !strings.HasPrefix(rows[4], "| baseline | 1 |") {
+	// The results table, the final-epoch measures, the steps to accuracies and the per-epoch measures (one
+	// epoch): two rows each.
+	if len(rows) != 8 || !strings.HasPrefix(rows[0], "| baseline |") || !strings.HasPrefix(rows[1], "| fuzzy+rejuvenation+Γ2 |") ||
+		!strings.HasPrefix(rows[3], "| fuzzy+rejuvenation+Γ2 | ") || !strings.Contains(rows[3], " (p ") || !strings.HasPrefix(rows[6], "| baseline | 1 |") {
 		t.Errorf("markdown rows: %q", rows)
 	}
 	for _, p := range append([]string{out.CSV, out.JSON}, out.Plots...) {

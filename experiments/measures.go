@@ -134,6 +134,32 @@ func VariantMeasures(r *CompareResult) map[string]map[string]MeasureStat {
 	return out
 }
 
+// StepsToMeasures returns, for every variant of r, the steps to each accuracy of Thresholds over the runs
+// that reached it (MeasureStat.N of them), tested against the baseline's runs that reached it.
+func StepsToMeasures(r *CompareResult) map[string][]MeasureStat {
+	runs := successfulRuns(r)
+	reached := func(variant string, th float64) []float64 {
+		var out []float64
+		for _, run := range runs[variant] {
+			if step, ok := StepsToAccuracy(run.Curve, th); ok {
+				out = append(out, float64(step))
+			}
+		}
+		return out
+	}
+	out := map[string][]MeasureStat{}
+	for _, v := range r.Variants {
+		for _, th := range Thresholds {
+			var base []float64
+			if v.Name != BaselineName {
+				base = reached(BaselineName, th)
+			}
+			out[v.Name] = append(out[v.Name], measureStat(reached(v.Name, th), base))
+		}
+	}
+	return out
+}
+
 // EpochMeasures is one variant's measures at one epoch boundary, over its runs.
 type EpochMeasures struct {
 	Variant string `json:"variant"`
@@ -236,7 +262,7 @@ func MarkdownMeasures(r *CompareResult) string {
 				n++
 			}
 		}
-		b.WriteString("\n|---|" + strings.Repeat("---|", n) + "\n")
+		b.WriteString("\n|" + strings.Repeat("---|", n+strings.Count(first, "|")+1) + "\n")
 	}
 	b.WriteString("Final epoch, mean ± std over splits (p: Welch's t-test against the baseline):\n\n")
 	header("variant", true)
@@ -245,6 +271,20 @@ func MarkdownMeasures(r *CompareResult) string {
 		fmt.Fprintf(&b, "| %s |", v.Name)
 		for _, c := range measureColumns {
 			fmt.Fprintf(&b, " %s |", measureCell(vm[v.Name][c.name], c.scale, c.format))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nSteps to each validation accuracy, mean ± std over the splits that reached it (k/n: how many did; p: " +
+		"Welch's t-test against the baseline's splits that reached it):\n\n| variant |")
+	for _, th := range Thresholds {
+		fmt.Fprintf(&b, " %g %% |", th*100)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(Thresholds)) + "\n")
+	steps := StepsToMeasures(r)
+	for _, v := range r.Variants {
+		fmt.Fprintf(&b, "| %s |", v.Name)
+		for _, st := range steps[v.Name] {
+			fmt.Fprintf(&b, " %s (%d/%d) |", measureCell(st, 1, "%.0f"), st.N, len(successfulRuns(r)[v.Name]))
 		}
 		b.WriteString("\n")
 	}

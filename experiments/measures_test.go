@@ -102,6 +102,28 @@ func TestVariantMeasures(t *testing.T) {
 	}
 }
 
+func TestStepsToMeasures(t *testing.T) {
+	st := StepsToMeasures(fakeResult())
+	// Thresholds 80, 85, 90, 95, 97 %: fuzzy reaches 95 % at steps 200 and 100, 97 % once (step 200);
+	// the baseline reaches 90 % at step 200 twice and never 95 %.
+	fz, base := st["fuzzy"], st[BaselineName]
+	if s := fz[3]; s.N != 2 || s.Mean != 150 || !near(float64(s.Std), math.Sqrt(5000), 1e-9) || !math.IsNaN(float64(s.P)) {
+		t.Errorf("fuzzy 95 %%: %+v (the baseline never reached it: no test)", s)
+	}
+	if s := fz[4]; s.N != 1 || s.Mean != 200 {
+		t.Errorf("fuzzy 97 %%: %+v", s)
+	}
+	if s := base[2]; s.N != 2 || s.Mean != 200 || s.Std != 0 {
+		t.Errorf("baseline 90 %%: %+v", s)
+	}
+	if s := st["dale"][0]; s.N != 0 {
+		t.Errorf("dale 80 %%: %+v", s)
+	}
+	if !strings.Contains(MarkdownMeasures(fakeResult()), "| fuzzy | 100 ± 0 (2/2) | 100 ± 0 (2/2) |") {
+		t.Errorf("markdown:\n%s", MarkdownMeasures(fakeResult()))
+	}
+}
+
 func TestPerEpochMeasures(t *testing.T) {
 	r := withTraining(fakeResult())
 	pe := PerEpochMeasures(r)
@@ -134,6 +156,15 @@ func TestMarkdownMeasuresAndJSON(t *testing.T) {
 	want := "| fuzzy | 96.00 ± 1.41 (p " // final val accuracy with its p-value
 	if !strings.Contains(md, want) || !strings.Contains(md, "| fuzzy | 1 | 93.50 ± 3.54 (p ") || !strings.Contains(md, "| dale |") {
 		t.Errorf("markdown lacks %q or the per-epoch rows:\n%s", want, md)
+	}
+	lines := strings.Split(md, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "|---") && strings.Count(l, "|") != strings.Count(lines[i-1], "|") {
+			t.Errorf("separator %q does not match header %q", l, lines[i-1])
+		}
+		if i > 0 && strings.HasPrefix(l, "| ") && strings.HasPrefix(lines[i-1], "| ") && strings.Count(l, "|") != strings.Count(lines[i-1], "|") {
+			t.Errorf("row %q has another column count than %q", l, lines[i-1])
+		}
 	}
 	var b strings.Builder
 	if err := WriteJSON(&b, r); err != nil {

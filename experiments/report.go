@@ -233,13 +233,16 @@ type Report struct {
 	// Measures are VariantMeasures (final epoch) by variant and measure; PerEpoch is PerEpochMeasures.
 	Measures map[string]map[string]MeasureStat `json:"measures"`
 	PerEpoch []EpochMeasures                   `json:"per_epoch"`
+	// StepsTo is StepsToMeasures: per variant, one statistic per accuracy of Thresholds.
+	StepsTo map[string][]MeasureStat `json:"steps_to"`
 }
 
 // WriteJSON writes the comparison and its summaries as indented JSON.
 func WriteJSON(w io.Writer, r *CompareResult) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(Report{CompareResult: r, Summaries: Summarize(r), Measures: VariantMeasures(r), PerEpoch: PerEpochMeasures(r)})
+	return enc.Encode(Report{CompareResult: r, Summaries: Summarize(r), Measures: VariantMeasures(r), PerEpoch: PerEpochMeasures(r),
+		StepsTo: StepsToMeasures(r)})
 }
 
 // Outputs are the files written by WriteOutputs.
