@@ -308,14 +308,17 @@ func MarkdownReport(r *CompareResult) string {
 	if c.Split.ValSize > 0 {
 		split += fmt.Sprintf(", validation subsample %d", c.Split.ValSize)
 	}
-	width := c.Width
-	if width == 0 {
-		width = DefaultFCNetWidth
+	var runSeconds float64
+	for _, run := range r.Runs {
+		if run != nil {
+			runSeconds += run.WallSeconds
+		}
 	}
-	fmt.Fprintf(&b, "Model %s (width %d); %d seed(s) from %d; %d epoch(s); plain SGD lr %g, batch %d; %s. "+
-		"Bio base: ν=%g, d=%g (rejuvenation every %d step(s)). Wall time %.0f s.\n\n",
-		c.Model, width, c.Seeds, c.FirstSeed, c.Epochs, c.LR, c.BatchSize, split,
-		c.Base.FuzzyLearningRateFactorNu, c.Base.RejuvenationParameterDre, c.Base.RejuvenationPeriod, r.WallSeconds)
+	fmt.Fprintf(&b, "Model %s (%s); %d seed(s) from %d; %d epoch(s); plain SGD lr %g, batch %d; %s. "+
+		"Bio base: ν=%g, d=%g (rejuvenation every %d step(s)). Wall time of the runs %.0f s in all (%.0f s in the "+
+		"last invocation, which keeps the runs finished by earlier ones).\n\n",
+		c.Model, modelSize(c), c.Seeds, c.FirstSeed, c.Epochs, c.LR, c.BatchSize, split,
+		c.Base.FuzzyLearningRateFactorNu, c.Base.RejuvenationParameterDre, c.Base.RejuvenationPeriod, runSeconds, r.WallSeconds)
 	b.WriteString(MarkdownTable(Summarize(r)))
 	b.WriteString("\nSteps to X %: first evaluation (every epoch")
 	if c.EvalEvery > 0 {
@@ -329,6 +332,22 @@ func MarkdownReport(r *CompareResult) string {
 		"not a separate pass over the training set; gap: validation loss − training loss, and training − validation " +
 		"accuracy in percentage points. \"–\": not recorded (runs made before the training accuracy was recorded).\n")
 	return b.String()
+}
+
+// modelSize describes the size of the comparison's network: FCNet's hidden width, a ResNet's stage widths,
+// or the width multiplier of the others (0: the paper's size).
+func modelSize(c CompareConfig) string {
+	switch {
+	case c.Model == "fcnet" && c.Width == 0:
+		return fmt.Sprintf("width %d", DefaultFCNetWidth)
+	case c.Model == "fcnet":
+		return fmt.Sprintf("width %d", c.Width)
+	case len(c.StageWidths) > 0:
+		return fmt.Sprintf("stage widths %v", c.StageWidths)
+	case c.Width == 0:
+		return "the paper's size"
+	}
+	return fmt.Sprintf("width %d %%", c.Width)
 }
 
 func valFraction(s SplitConfig) float64 {

@@ -150,3 +150,28 @@ func TestAggregateCurves(t *testing.T) {
 		t.Error("unknown variant aggregated")
 	}
 }
+
+func TestModelSizeAndWallTime(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  CompareConfig
+		want string
+	}{
+		{CompareConfig{Model: "fcnet"}, "width 1000"},
+		{CompareConfig{Model: "fcnet", Width: 100}, "width 100"},
+		{CompareConfig{Model: "resnet20", StageWidths: []int{6, 12, 24}}, "stage widths [6 12 24]"},
+		{CompareConfig{Model: "alexnetmini"}, "the paper's size"},
+		{CompareConfig{Model: "alexnetmini", Width: 50}, "width 50 %"},
+	} {
+		if got := modelSize(tc.cfg); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.cfg, got, tc.want)
+		}
+	}
+	r := fakeResult()
+	r.WallSeconds = 3
+	for i, run := range r.Runs {
+		run.WallSeconds = float64(10 * (i + 1)) // 10 + 20 + … + 60 = 210
+	}
+	if md := MarkdownReport(r); !strings.Contains(md, "Wall time of the runs 210 s in all (3 s in the last invocation") {
+		t.Errorf("report header:\n%s", md[:300])
+	}
+}
