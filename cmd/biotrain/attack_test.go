@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"image/png"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -93,12 +92,7 @@ func TestAttackCommand(t *testing.T) {
 }
 
 func TestAttackProtocolFlag(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		check   func(t *testing.T, o *attackOptions)
-		wantErr string
-	}{
+	tests := []flagCase[*attackOptions]{
 		{"ours by default", nil, func(t *testing.T, o *attackOptions) {
 			c := o.cfg
 			if c.Protocol != "" || c.Normalize != nil || c.StageWidths != nil || c.Labels != inversion.LabelsKnown ||
@@ -157,21 +151,7 @@ func TestAttackProtocolFlag(t *testing.T) {
 			}
 		}, ""},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			o, err := parseAttack(tc.args, io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("got %v, want an error with %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.check(t, o)
-		})
-	}
+	runFlagCases(t, parseAttack, tests)
 	var stdout bytes.Buffer
 	_, _ = parseAttack([]string{"-h"}, &stdout)
 	for _, want := range []string{"steps 600,30600,60600,120600", "ResNets 6-12-24", `"idlg"`, "-normalize"} {

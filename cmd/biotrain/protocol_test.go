@@ -11,12 +11,7 @@ import (
 )
 
 func TestCompareProtocolFlag(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		check   func(t *testing.T, o *compareOptions)
-		wantErr string
-	}{
+	tests := []flagCase[*compareOptions]{
 		{"ours by default", nil, func(t *testing.T, o *compareOptions) {
 			if o.cfg.Protocol != "" || o.cfg.Normalize != nil || o.cfg.LR != experiments.DefaultLR || o.cfg.StageWidths != nil {
 				t.Errorf("got %+v", o.cfg)
@@ -57,30 +52,11 @@ func TestCompareProtocolFlag(t *testing.T) {
 		{"paper and demo", []string{"-protocol", "paper", "-demo"}, nil, "-protocol paper is a preset of its own"},
 		{"unknown protocol", []string{"-protocol", "theirs"}, nil, `-protocol "theirs" is unknown (known: ours, paper)`},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			o, err := parseCompare(tc.args, io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("got %v, want an error with %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.check(t, o)
-		})
-	}
+	runFlagCases(t, parseCompare, tests)
 }
 
 func TestTrainProtocolFlag(t *testing.T) {
-	tests := []struct {
-		name    string
-		args    []string
-		check   func(t *testing.T, o *trainOptions)
-		wantErr string
-	}{
+	tests := []flagCase[*trainOptions]{
 		{"ours by default", nil, func(t *testing.T, o *trainOptions) {
 			if o.run.Normalize != nil || o.run.LR != experiments.DefaultLR || o.run.Epochs != 10 || o.run.Width != 1000 {
 				t.Errorf("got %+v", o.run)
@@ -104,21 +80,7 @@ func TestTrainProtocolFlag(t *testing.T) {
 		}, ""},
 		{"unknown protocol", []string{"-protocol", "x"}, nil, `-protocol "x" is unknown`},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			o, err := parseTrain(tc.args, io.Discard, io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("got %v, want an error with %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			tc.check(t, o)
-		})
-	}
+	runFlagCases(t, func(args []string, w io.Writer) (*trainOptions, error) { return parseTrain(args, w, io.Discard) }, tests)
 	var stdout bytes.Buffer
 	_, _ = parseTrain([]string{"-h"}, &stdout, io.Discard)
 	if !strings.Contains(stdout.String(), "ShuffleSplit(5, test_size=0.1, random_state=0)") {
@@ -140,5 +102,34 @@ func TestCompareProtocolPaperRuns(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("the results table lacks the row %q:\n%s", want, stdout.String())
 		}
+	}
+}
+
+// flagCase is one case of a table-driven test of a command's flags: the parsed options pass check, or
+// parsing fails with an error containing wantErr.
+type flagCase[O any] struct {
+	name    string
+	args    []string
+	check   func(t *testing.T, o O)
+	wantErr string
+}
+
+// runFlagCases runs every case as a subtest, parsing its arguments with parse (help text discarded).
+func runFlagCases[O any](t *testing.T, parse func(args []string, stdout io.Writer) (O, error), cases []flagCase[O]) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parse(tc.args, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %v, want an error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, o)
+		})
 	}
 }
