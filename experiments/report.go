@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -338,10 +339,8 @@ func MarkdownReport(r *CompareResult) string {
 // or the width multiplier of the others (0: the paper's size).
 func modelSize(c CompareConfig) string {
 	switch {
-	case c.Model == "fcnet" && c.Width == 0:
-		return fmt.Sprintf("width %d", DefaultFCNetWidth)
 	case c.Model == "fcnet":
-		return fmt.Sprintf("width %d", c.Width)
+		return fmt.Sprintf("width %d", cmp.Or(c.Width, DefaultFCNetWidth))
 	case len(c.StageWidths) > 0:
 		return fmt.Sprintf("stage widths %v", c.StageWidths)
 	case c.Width == 0:

@@ -195,14 +195,11 @@ func measureModels(o *hessianOptions, trainAll, testAll *idx.Dataset, stdout io.
 	md := "# Hessian of the training loss at the final models\n\n" + fmt.Sprintf("Runs in %s; sample: %d batches of %d "+
 		"training examples of each run's own split (shuffled with seed %d); %d Lanczos steps. p: Welch's t-test against "+
 		"the baseline.\n\n", o.models, o.cfg.Batches, o.cfg.BatchSize, o.cfg.Seed, o.cfg.Iterations) + experiments.MarkdownHessians(results)
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
+	summary := map[string]any{"summaries": experiments.SummarizeHessians(results), "runs": results}
+	if err := writeJSONFile(filepath.Join(o.out, "hessian.json"), summary); err != nil { // creates -out
 		return fmt.Errorf("-out %q: %w", o.out, err)
 	}
 	if err := os.WriteFile(filepath.Join(o.out, "hessian.md"), []byte(md), 0o644); err != nil {
-		return fmt.Errorf("-out %q: %w", o.out, err)
-	}
-	summary := map[string]any{"summaries": experiments.SummarizeHessians(results), "runs": results}
-	if err := writeJSONFile(filepath.Join(o.out, "hessian.json"), summary); err != nil {
 		return fmt.Errorf("-out %q: %w", o.out, err)
 	}
 	fmt.Fprintf(stdout, "wrote %s and hessian.json\n", filepath.Join(o.out, "hessian.md"))
