@@ -73,10 +73,9 @@ func curvesPlot(r *CompareResult, title string, variants []string) (*plot.Plot, 
 	p.Title.Text = title
 	p.X.Label.Text = "training step"
 	p.Y.Label.Text = "validation accuracy (mean, band: min–max over seeds)"
-	p.Legend.Top = false
 	p.Legend.Left = false
 	p.Add(plotter.NewGrid())
-	yMin := 1.0
+	yMin, lastHigh := 1.0, 0.0
 	for i, name := range variants {
 		mc, ok := AggregateCurves(r, name)
 		if !ok {
@@ -90,6 +89,7 @@ func curvesPlot(r *CompareResult, title string, variants []string) (*plot.Plot, 
 			band = append(band, plotter.XY{X: float64(s), Y: mc.Max[j]})
 			yMin = math.Min(yMin, mc.Min[j])
 		}
+		lastHigh = math.Max(lastHigh, mc.Mean[len(mc.Mean)-1])
 		for j := len(mc.Steps) - 1; j >= 0; j-- {
 			band = append(band, plotter.XY{X: float64(mc.Steps[j]), Y: mc.Min[j]})
 		}
@@ -118,6 +118,9 @@ func curvesPlot(r *CompareResult, title string, variants []string) (*plot.Plot, 
 	// Zoom on the interesting part: the lowest accuracy after the first evaluation rarely matters.
 	p.Y.Min = math.Max(0, math.Min(yMin, 0.98)-0.01)
 	p.Y.Max = 1
+	// The legend goes in the corner the curves leave free: bottom right when they end high (a trained
+	// network), top right when every curve ends in the lower half (a short run still near chance).
+	p.Legend.Top = lastHigh < (p.Y.Min+p.Y.Max)/2
 	return p, nil
 }
 

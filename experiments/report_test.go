@@ -151,6 +151,31 @@ func TestAggregateCurves(t *testing.T) {
 	}
 }
 
+func TestLegendInTheFreeCorner(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		scale   float64 // multiplies every accuracy of fakeResult (0.5–0.97)
+		wantTop bool
+	}{
+		{"curves end high: legend at the bottom", 1, false},
+		{"curves end low: legend at the top", 0.25, true},
+	} {
+		r := fakeResult()
+		for _, run := range r.Runs {
+			for i := range run.Curve {
+				run.Curve[i].ValAccuracy *= tc.scale
+			}
+		}
+		p, err := curvesPlot(r, tc.name, []string{BaselineName, "fuzzy"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Legend.Top != tc.wantTop {
+			t.Errorf("%s: Legend.Top = %v (y from %g to %g)", tc.name, p.Legend.Top, p.Y.Min, p.Y.Max)
+		}
+	}
+}
+
 func TestModelSizeAndWallTime(t *testing.T) {
 	for _, tc := range []struct {
 		cfg  CompareConfig
