@@ -10,7 +10,7 @@ GOMNIST_VERSION := v0.0.0-20150320212226-2fbe10d0fa63
 
 GO ?= go
 
-.PHONY: all build data demo attack test fuzz race cover bench bench-json bench-side-by-side compare-full clean build-xla vet-xla test-xla gpu-check
+.PHONY: all build data demo attack test fuzz race cover bench bench-json bench-side-by-side bench-trace trace-check compare-full clean build-xla vet-xla test-xla gpu-check
 
 all: build
 
@@ -36,6 +36,7 @@ test: data vet-xla build-xla
 	$(GO) vet ./...
 	$(GO) test -timeout 25m ./...
 	$(MAKE) race
+	$(MAKE) trace-check
 
 ## race: the race detector on the packages whose tests take their backend options from $GOMLX_BACKEND, with
 ## GoMLX's sequential executor: its parallel one has a data race of its own (see the README, "Concurrency").
@@ -90,6 +91,16 @@ bench:
 ## out/bench/bench.md. Variables: REFERENCE_SRC, REFERENCE_MIRROR, PYTHON, BENCH_FLAGS (see the script).
 bench-side-by-side:
 	GO=$(GO) sh scripts/bench_side_by_side.sh
+
+## bench-trace: when each op of a bio step runs (are both cores busy?) and which buffers are live at its peak,
+## with an instrumented copy of GoMLX's Go backend (scripts/backend_trace.sh), into out/trace/trace.md.
+bench-trace:
+	GO=$(GO) sh scripts/backend_trace.sh -variants fuzzy_rejuvenation,reference_loop,all -steps 10 \
+		-trace out/trace/trace.md
+
+## trace-check: the instrumented build of bench-trace compiles and runs (one traced step).
+trace-check:
+	GO=$(GO) sh scripts/backend_trace.sh -variants dale -steps 1 -trace out/trace/check.md >/dev/null
 
 ## compare-full: the paper's full-size design (FCNet 784-1000-10, 5 seeds, 200 epochs): weeks on 2 cores.
 compare-full: data

@@ -24,11 +24,14 @@ var crystallizeStage = stage{
 		// fuzzy factors s), except with factor_mode "update", where the gradient stays raw.
 		probe := ls.grad
 		if ls.factor != nil && ls.cfg.FactorMode != FactorsOnUpdate {
+			ls.scaled = scaledGrad{grad: ls.grad, factor: ls.factor}
 			probe = Mul(probe, ConvertDType(ls.factor, probe.DType()))
+			ls.scaled.product = probe // applyFactors reuses it when gradient and factors are still these
 		}
 		sv := ls.factorsVar(ls.ctx)
 		var dampened *Node
-		dampened, ls.crystallized = crystallize(sv.ValueGraph(ls.g), ls.abs0(), probe, ls.cfg.CrystalThresh, ls.cfg.DampeningFactor)
+		dampened, ls.crystallized = crystallize(sv.ValueGraph(ls.g), ls.abs0(), probe, ls.cfg.CrystalThresh,
+			ls.cfg.DampeningFactor)
 		sv.SetValueGraph(dampened)
 	},
 }
@@ -38,7 +41,8 @@ var crystallizeStage = stage{
 func (l *Layer) Crystallize(ctx *context.Context, grad *Node) *Node {
 	g := grad.Graph()
 	sv := l.factorsVar(ctx)
-	s, mask := crystallize(sv.ValueGraph(g), absolute(l.Weights.ValueGraph(g)), grad, l.cfg.CrystalThresh, l.cfg.DampeningFactor)
+	s, mask := crystallize(sv.ValueGraph(g), absolute(l.Weights.ValueGraph(g)), grad, l.cfg.CrystalThresh,
+		l.cfg.DampeningFactor)
 	sv.SetValueGraph(s)
 	return mask
 }
@@ -61,8 +65,12 @@ func crystallizeMask(absW, grad *Node, thresh float64) *Node {
 }
 
 // crystallize dampens the factors of crystallized weights: s[mask] ← δ·s[mask]. It returns the new factors
-// and the mask. absW is |W|.
+// and the mask. absW is |W|. δ·s is computed as s·(z + δ) with z a scalar 0 taken from the mask: δ·s
+// depends on s alone, and GoMLX's parallel executor would compute it at the start of the step and hold it
+// through the forward and backward passes, or beside the mask's buffers; after the mask it is the last
+// product before the selection, at the cost of a few scalar ops.
 func crystallize(s, absW, grad *Node, thresh, dampening float64) (newS, mask *Node) {
 	mask = crystallizeMask(absW, ConvertDType(grad, absW.DType()), thresh)
-	return Where(mask, MulScalar(s, dampening), s), mask
+	dampened := Mul(s, AddScalar(zeroAfter(mask, s.DType()), dampening))
+	return Where(mask, dampened, s), mask
 }

@@ -187,6 +187,91 @@ func TestRejuvenation(t *testing.T) {
 	}
 }
 
+// TestRejuvenationInHalves checks that rejuvenationDraw, which computes erfc on the two halves of a large
+// kernel (inHalves), gives bit for bit the masks and replacements of its rule computed on the whole kernel
+// with the same uniform draws, and that it splits exactly the kernels it should.
+func TestRejuvenationInHalves(t *testing.T) {
+	for _, tc := range []struct {
+		dims  []int
+		split bool
+	}{
+		{[]int{784, 1000}, true},    // FCNet's hidden kernel: even halves
+		{[]int{301, 300}, true},     // odd leading axis: 150 and 151 rows
+		{[]int{100_001}, true},      // a vector
+		{[]int{3, 3, 8, 16}, false}, // smaller than minSplitSize
+		{[]int{1, 70_000}, false},   // leading axis 1
+	} {
+		n := 1
+		for _, d := range tc.dims {
+			n *= d
+		}
+		w32 := make([]float32, n)
+		for i, v := range randData(n, 9, 1) {
+			w32[i] = float32(v)
+		}
+		splits := -1
+		out := run(t, func(in []*Node) []*Node {
+			g := in[0].Graph()
+			seed := RNGStateFromSeedForGraph(g, 5)
+			absW := absolute(in[0])
+			before := countConcatenates(g)
+			fresh, mask := rejuvenationDraw(&rngStream{state: seed}, absW, 8, nil)
+			splits = countConcatenates(g) - before
+			// The rule on the whole kernel, as rejuvenationDraw's doc states it.
+			m := maxAll(absW)
+			p := erfc(Mul(absW, DivScalar(Reciprocal(m), math.Sqrt2/8)))
+			ratio := Div((&rngStream{state: seed}).uniform(absW.Shape()), p)
+			wantMask := LessThan(ratio, ScalarOne(g, ratio.DType()))
+			wantFresh := Sub(Mul(ratio, MulScalar(m, 2)), m)
+			zero := ZerosLike(fresh)
+			return []*Node{Where(mask, fresh, zero), mask, Where(wantMask, wantFresh, zero), wantMask}
+		}, tensors.FromFlatDataAndDimensions(w32, tc.dims...))
+		if got := splits > 0; got != tc.split {
+			t.Errorf("%v: split %v (%d concatenations), want %v", tc.dims, got, splits, tc.split)
+		}
+		replaced := 0
+		for i := range out[0] {
+			if out[0][i] != out[2][i] || out[1][i] != out[3][i] {
+				t.Fatalf("%v: element %d: replacement %g mask %g, on the whole kernel %g and %g", tc.dims, i,
+					out[0][i], out[1][i], out[2][i], out[3][i])
+			}
+			replaced += int(out[1][i])
+		}
+		if replaced == 0 {
+			t.Errorf("%v: nothing replaced: the comparison checked nothing", tc.dims)
+		}
+	}
+}
+
+// countConcatenates is the number of Concatenate ops in g.
+func countConcatenates(g *Graph) int {
+	n := 0
+	for _, node := range g.Nodes() {
+		if node.Type() == NodeTypeConcatenate {
+			n++
+		}
+	}
+	return n
+}
+
+// TestZeroAfter checks that the anchor is 0 whatever the first element of its source: finite, infinite or
+// NaN (a NaN gradient must not reach the stages through the anchor).
+func TestZeroAfter(t *testing.T) {
+	for _, first := range []float64{0, 3.5, -1e30, 5e-324, math.Inf(1), math.Inf(-1), math.NaN()} {
+		out := run(t, func(in []*Node) []*Node {
+			return []*Node{zeroAfter(in[0], dtypes.Float32), zeroAfter(in[0], dtypes.Float64)}
+		}, tensor([]float64{first, 7, 8, 9}, 2, 2))
+		if out[0][0] != 0 || out[1][0] != 0 {
+			t.Errorf("first element %g: anchors %g (float32) and %g (float64), want 0", first, out[0][0], out[1][0])
+		}
+	}
+	out := run(t, func(in []*Node) []*Node { return []*Node{zeroAfter(in[0], dtypes.Float32)} },
+		tensors.FromScalar(math.Inf(1)))
+	if out[0][0] != 0 {
+		t.Errorf("scalar +Inf: anchor %g, want 0", out[0][0])
+	}
+}
+
 func TestDale(t *testing.T) {
 	// Kernel [in=5, out=3]: signs per input unit (row).
 	w := randData(15, 5, 1)

@@ -9,6 +9,7 @@ package bio
 import (
 	"math"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 )
 
@@ -34,6 +35,36 @@ func meanAll(x *Node) *Node {
 	return DivScalar(reduceLeading(x, ReduceSum), float64(x.Shape().Size()))
 }
 
+// inHalves computes fn on the two halves of its inputs along their leading axis and concatenates each
+// result along it: fn gets one half of every input (all with the same leading axis) and returns per-element
+// results. The Go backend runs each op on one core, so a chain of per-element ops on a whole kernel keeps
+// one core busy; on the halves it becomes two independent chains that the parallel executor runs on two
+// cores at once (cmd/biobench: the authors' loop, fuzzy + rejuvenation, 4 ms a step faster on FCNet). The
+// results are bit-identical to fn on the whole inputs. Inputs smaller than minSplitSize elements, or with a
+// leading axis of 1, are not split: there the slices and the concatenation would cost more than they save.
+func inHalves(fn func(halves []*Node) []*Node, xs ...*Node) []*Node {
+	rows := xs[0].Shape().Dimensions
+	if xs[0].Rank() == 0 || rows[0] < 2 || xs[0].Shape().Size() < minSplitSize {
+		return fn(xs)
+	}
+	mid := rows[0] / 2
+	half := func(x *Node, from, to int) *Node { return Slice(x, AxisRange(from, to)) }
+	first, second := make([]*Node, len(xs)), make([]*Node, len(xs))
+	for i, x := range xs {
+		first[i], second[i] = half(x, 0, mid), half(x, mid, rows[0])
+	}
+	a, b := fn(first), fn(second)
+	out := make([]*Node, len(a))
+	for i := range a {
+		out[i] = Concatenate([]*Node{a[i], b[i]}, 0)
+	}
+	return out
+}
+
+// minSplitSize is the size from which inHalves splits its inputs: 2¹⁶ elements, where one arithmetic pass
+// takes about 0.05 ms on the Go backend, several times the cost of scheduling the extra ops.
+const minSplitSize = 1 << 16
+
 // signOf is sign(x) ∈ {−1, 0, 1} as clamp(x·2¹²⁶, −1, 1): exact for every normal float32 and for 0;
 // a subnormal x (|x| < 1.2e-38) gets a value between −1 and 1, a subgradient of |x| at 0 as valid as
 // sign(0) = 0. It costs a third of GoMLX's Sign on the Go backend.
@@ -57,4 +88,16 @@ func turnCosSin(u *Node) (cos, sin *Node) {
 	}
 	sinPhi := Mul(phi, sinPoly)
 	return Sub(Square(sinPhi), Square(cosPhi)), MulScalar(Mul(sinPhi, cosPhi), -2)
+}
+
+// zeroAfter returns a scalar 0 of dtype computed from x's first element: an input that makes the work using it
+// wait for x, at the cost of a few scalar ops. Any value of x gives 0: it is clipped before the product
+// (∞·0 is NaN), and NaN (≠ itself) is replaced, so that no value of x reaches that work through it.
+func zeroAfter(x *Node, dtype dtypes.DType) *Node {
+	corner := make([]SliceAxisSpec, x.Rank()) // the first element, sliced in place: reshaping x would copy it
+	for i := range corner {
+		corner[i] = AxisRange(0, 1)
+	}
+	first := ConvertDType(Reshape(Slice(x, corner...)), dtype)
+	return Where(Equal(first, first), MulScalar(ClipScalar(first, -1, 1), 0), ScalarZero(x.Graph(), dtype))
 }

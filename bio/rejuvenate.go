@@ -68,8 +68,10 @@ func (c *Converter) RejuvenateWeights(backend backends.Backend, ctx *context.Con
 func rejuvenationDraw(r *rngStream, absW *Node, dre float64, on *Node) (fresh, mask *Node) {
 	m := maxAll(absW)
 	// In an all-zero layer (m = 0) the scale is +∞ and |W|·scale = 0·∞ = NaN, so p is NaN and u < p false
-	// everywhere: nothing is replaced, at no cost.
-	p := erfc(Mul(absW, DivScalar(Reciprocal(m), math.Sqrt2/dre)))
+	// everywhere: nothing is replaced, at no cost. erfc, half of the stage's work, runs on the
+	// kernel's halves, on two cores (inHalves).
+	scale := DivScalar(Reciprocal(m), math.Sqrt2/dre)
+	p := inHalves(func(h []*Node) []*Node { return []*Node{erfc(Mul(h[0], scale))} }, absW)[0]
 	if on != nil {
 		p = Mul(p, on)
 	}

@@ -81,6 +81,13 @@ type layerStep struct {
 	updateFactor *Node // factors for factor_mode "update", applied after the update
 	rejuvenated  *Node // mask of replaced weights, or nil
 	crystallized *Node // mask of crystallized weights, or nil
+	scaled       scaledGrad
+}
+
+// scaledGrad is a product grad·factor already in the graph (crystallization's probe), kept so that
+// applyFactors does not compute the same product again.
+type scaledGrad struct {
+	grad, factor, product *Node
 }
 
 // lookupStep returns the step of g, or nil.
@@ -140,16 +147,7 @@ func (ls *layerStep) anchorOn(x *Node) {
 	if ls.anchor != nil || x == nil {
 		return
 	}
-	corner := make([]SliceAxisSpec, x.Rank()) // the first element, sliced in place: reshaping x would copy it
-	for i := range corner {
-		corner[i] = AxisRange(0, 1)
-	}
-	first := Reshape(Slice(x, corner...))
-	first = ConvertDType(first, ls.w0.DType())
-	// 0 from any value: clipped before the product (∞·0 is NaN), and NaN (≠ itself) replaced, so that a NaN
-	// gradient cannot reach the weights' magnitudes or the saved RNG state through the anchor.
-	zero := ScalarZero(ls.g, first.DType())
-	ls.anchor = Where(Equal(first, first), MulScalar(ClipScalar(first, -1, 1), 0), zero)
+	ls.anchor = zeroAfter(x, ls.w0.DType())
 }
 
 // abs0 returns |w0|, computed once per layer and step.
@@ -196,6 +194,8 @@ func (ls *layerStep) applyFactors() {
 		} else {
 			ls.updateFactor = Mul(ls.updateFactor, ls.factor)
 		}
+	} else if ls.scaled.grad == ls.grad && ls.scaled.factor == ls.factor {
+		ls.grad = ls.scaled.product
 	} else {
 		ls.grad = Mul(ls.grad, ConvertDType(ls.factor, ls.grad.DType()))
 	}

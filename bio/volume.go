@@ -41,10 +41,12 @@ func (c *Converter) VolumeDependentLR(ctx *context.Context, g *Graph, grads []*N
 // volumeFactors draws the volume-dependent learning-rate factors for weights of magnitude absW:
 // μ·|1 + variability·z| with μ = baseLR·exp(−stability·|W|/(|W| + 1)) and z standard normal.
 func volumeFactors(r *rngStream, absW *Node, baseLR, stability, variability float64) *Node {
+	// The spread first: GoMLX's sequential executor runs ops in the order they are built, and μ built after
+	// the normal draw is not held through the draw's buffers.
+	spread := absolute(OnePlus(MulScalar(r.normal(absW.Shape()), variability)))
 	v := Div(absW, OnePlus(absW))
 	mu := Exp(AddScalar(MulScalar(v, -stability), math.Log(baseLR)))
-	z := r.normal(absW.Shape())
-	return Mul(mu, absolute(OnePlus(MulScalar(z, variability))))
+	return Mul(mu, spread)
 }
 
 // normal draws standard normal numbers of the given shape by the Box–Muller transform, using both numbers

@@ -76,6 +76,9 @@ func run(o options) error {
 	if err != nil {
 		return fmt.Errorf("-variants: %w", err)
 	}
+	if traceOut != "" {
+		return runTrace(vs, o)
+	}
 	var ref []Result
 	if o.reference != "" { // read first: a bad file fails before minutes of measuring
 		if ref, err = readReference(o.reference); err != nil {
