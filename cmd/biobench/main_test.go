@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -151,6 +152,49 @@ func TestOpsProfile(t *testing.T) {
 	for _, f := range stageFloors {
 		if !strings.Contains(out.String(), "| "+f.id+" |") {
 			t.Fatalf("no floor printed for stage %s:\n%s", f.id, out.String())
+		}
+	}
+	for _, l := range loopFloors {
+		if !strings.Contains(out.String(), "| "+l.id+" (|W| once) |") {
+			t.Fatalf("no floor printed for %s:\n%s", l.id, out.String())
+		}
+	}
+}
+
+// TestLoopFloors checks the combined floors against sums written out by hand, from made-up op costs: each
+// stage's ops, with |W| counted once per loop.
+func TestLoopFloors(t *testing.T) {
+	var ops []OpTiming
+	for i, c := range opCases {
+		ops = append(ops, OpTiming{Op: c.name, MS: float64(i + 1)})
+	}
+	cost := func(name string) float64 {
+		for _, o := range ops {
+			if o.Op == name {
+				return o.MS
+			}
+		}
+		t.Fatalf("no op %q", name)
+		return 0
+	}
+	var out strings.Builder
+	printFloors(ops, &out)
+	arith, abs := cost("Add/Sub/Mul (one arithmetic pass)"), cost(absOp)
+	rejuvenation := cost("ReduceMax over the leading axis, then the rest") + cost("Exp") + cost("Reciprocal") +
+		15*arith + cost("RandomUniform") + cost("Div") + cost("LessThan") + cost("Where(mask, a, b), mask 10 % true")
+	volume := cost("RandomUniform") + 0.5*cost("Log") + 0.5*cost("Sqrt") + cost("Exp") + abs + cost("Div") +
+		19*arith + cost("Concatenate two halves")
+	crystallize := 3*arith + abs + cost("ReduceSum over the leading axis, then the rest") + cost("Max(x, y)") +
+		cost("LessThan") + cost("Where(mask, a, b), mask 10 % true")
+	for _, want := range []string{
+		fmt.Sprintf("| rejuvenation | %.2f |", rejuvenation+abs),
+		fmt.Sprintf("| volume | %.2f |", volume+abs),
+		fmt.Sprintf("| reference_loop (|W| once) | %.2f |", arith+rejuvenation+volume+crystallize+abs),
+		fmt.Sprintf("| fuzzy_rejuvenation (|W| once) | %.2f |", arith+rejuvenation+abs),
+		fmt.Sprintf("| dale | %.2f |", 2*arith+cost("Max(x, y)")),
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("floors lack %q:\n%s", want, out.String())
 		}
 	}
 }
