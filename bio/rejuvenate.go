@@ -71,7 +71,7 @@ func rejuvenationDraw(r *rngStream, absW *Node, dre float64, on *Node) (fresh, m
 	// everywhere: nothing is replaced, at no cost. erfc, half of the stage's work, runs on the
 	// kernel's halves, on two cores (inHalves).
 	scale := DivScalar(Reciprocal(m), math.Sqrt2/dre)
-	p := inHalves(func(h []*Node) []*Node { return []*Node{erfc(Mul(h[0], scale))} }, absW)[0]
+	p := inHalves(absW, func(half *Node) *Node { return erfc(Mul(half, scale)) })
 	if on != nil {
 		p = Mul(p, on)
 	}

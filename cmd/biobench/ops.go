@@ -126,7 +126,7 @@ func printFloors(ops []OpTiming, stdout io.Writer) {
 		cost[o.Op] = o.MS
 	}
 	own := map[string]float64{} // each stage's ops without |W|
-	usesAbsW := map[string]bool{}
+	byID := map[string]stageFloor{}
 	fmt.Fprintln(stdout, "\n| stage | floor ms (the ops it cannot avoid) |\n|---|---:|")
 	for _, f := range stageFloors {
 		for op, n := range f.ops {
@@ -136,7 +136,7 @@ func printFloors(ops []OpTiming, stdout io.Writer) {
 			}
 			own[f.id] += n * c
 		}
-		usesAbsW[f.id] = f.absW
+		byID[f.id] = f
 		floor := own[f.id]
 		if f.absW {
 			floor += cost[absOp]
@@ -146,7 +146,7 @@ func printFloors(ops []OpTiming, stdout io.Writer) {
 	for _, l := range loopFloors {
 		sum, absW := 0.0, false
 		for _, id := range l.stages {
-			sum, absW = sum+own[id], absW || usesAbsW[id]
+			sum, absW = sum+own[id], absW || byID[id].absW
 		}
 		if absW {
 			sum += cost[absOp]

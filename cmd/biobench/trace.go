@@ -10,6 +10,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -63,25 +64,14 @@ func runTrace(vs []benchvariants.Variant, o options) error {
 				bound += 2 * k.MB
 			}
 		}
-		writeTraceRow(&table, v, fastest, largest, bound)
-		writeTrace(&sections, v, fastest, largest)
+		p := bioPhase(fastest.ops)
+		fmt.Fprintf(&table, "| %s | %.2f | %.2f | %.0f %% | %.2f | %.2f | %.2f |\n", v.ID, ms(p.step), ms(p.bio),
+			p.busy(), ms(p.running[1]), float64(largest.peak)/MB, bound)
+		writeTrace(&sections, v, p, largest)
 	}
 	report := table.String() + "\n" + sections.String()
 	fmt.Print(report)
 	return writeFile(traceOut, []byte(report))
-}
-
-// writeTraceRow adds one variant's line to the summary table.
-func writeTraceRow(sb *strings.Builder, v benchvariants.Variant, fastest, largest stepTrace, bound float64) {
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	running, _ := concurrency(fastest.ops, bioPhaseStart(fastest.ops))
-	bio := running[0] + running[1] + running[2]
-	busy := 0.0
-	if bio > 0 {
-		busy = 100 * float64(running[2]) / float64(bio)
-	}
-	fmt.Fprintf(sb, "| %s | %.2f | %.2f | %.0f %% | %.2f | %.2f | %.2f |\n", v.ID, ms(spanOf(fastest.ops)), ms(bio),
-		busy, ms(running[1]), float64(largest.peak)/MB, bound)
 }
 
 // traceSteps runs 5 untraced steps and n traced ones; it returns the fastest traced step and the one with
@@ -111,14 +101,47 @@ func traceSteps(b *bench, n int) (fastest, largest stepTrace, err error) {
 	return
 }
 
-// spanOf is the time from the first op's start to the last op's end.
-func spanOf(ops []simplego.TraceOp) time.Duration {
-	lo, hi := ops[0].Start, ops[0].End
+// bounds returns the first op's start and the last op's end.
+func bounds(ops []simplego.TraceOp) (lo, hi time.Duration) {
+	lo, hi = ops[0].Start, ops[0].End
 	for _, op := range ops {
 		lo, hi = min(lo, op.Start), max(hi, op.End)
 	}
+	return lo, hi
+}
+
+// spanOf is the time from the first op's start to the last op's end.
+func spanOf(ops []simplego.TraceOp) time.Duration {
+	lo, hi := bounds(ops)
 	return hi - lo
 }
+
+// phase is what a traced step shows of its bio phase (from the end of the last matrix product).
+type phase struct {
+	step, from, bio time.Duration    // the step's span, the phase's start within it, the phase's length
+	running         [3]time.Duration // how long 0, 1 and 2 or more ops ran at once in the phase
+	alone           map[string]time.Duration
+}
+
+// bioPhase analyses the bio phase of a traced step.
+func bioPhase(ops []simplego.TraceOp) phase {
+	lo, hi := bounds(ops)
+	from := bioPhaseStart(ops)
+	running, alone := concurrency(ops, from)
+	return phase{step: hi - lo, from: from - lo, bio: running[0] + running[1] + running[2], running: running,
+		alone: alone}
+}
+
+// busy is the share of the phase, in %, when both cores were busy.
+func (p phase) busy() float64 {
+	if p.bio == 0 {
+		return 0
+	}
+	return 100 * float64(p.running[2]) / float64(p.bio)
+}
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // concurrency sums, from time from on, how long 0, 1 and 2 or more ops ran at once, and per op label how
 // long it ran alone.
@@ -172,21 +195,10 @@ func bioPhaseStart(ops []simplego.TraceOp) time.Duration {
 }
 
 // writeTrace adds one variant's section to the report.
-func writeTrace(sb *strings.Builder, v benchvariants.Variant, fastest, largest stepTrace) {
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	lo := fastest.ops[0].Start
-	for _, op := range fastest.ops {
-		lo = min(lo, op.Start)
-	}
-	from := bioPhaseStart(fastest.ops)
-	running, alone := concurrency(fastest.ops, from)
-	bio := running[0] + running[1] + running[2]
+func writeTrace(sb *strings.Builder, v benchvariants.Variant, p phase, largest stepTrace) {
 	fmt.Fprintf(sb, "## %s (%s)\n\nstep %.2f ms; after the last matrix product (from %.2f ms): %.2f ms, of which "+
-		"no op running %.2f ms, one op %.2f ms, two or more %.2f ms", v.ID, v.Name, ms(spanOf(fastest.ops)),
-		ms(from-lo), ms(bio), ms(running[0]), ms(running[1]), ms(running[2]))
-	if bio > 0 {
-		fmt.Fprintf(sb, " (both cores busy %.0f %% of it)", 100*float64(running[2])/float64(bio))
-	}
+		"no op running %.2f ms, one op %.2f ms, two or more %.2f ms (both cores busy %.0f %% of it)", v.ID, v.Name,
+		ms(p.step), ms(p.from), ms(p.bio), ms(p.running[0]), ms(p.running[1]), ms(p.running[2]), p.busy())
 	fmt.Fprintf(sb, ".\n\nlive-buffer peak: %.2f MB above the step's start; held then (MB):\n\n", float64(largest.peak)/MB)
 	for i, tb := range largest.atPeak {
 		if i == 12 || tb.Bytes < 100_000 {
@@ -194,17 +206,14 @@ func writeTrace(sb *strings.Builder, v benchvariants.Variant, fastest, largest s
 		}
 		fmt.Fprintf(sb, "- %s: %.2f\n", tb.Op, float64(tb.Bytes)/MB)
 	}
-	labels := make([]string, 0, len(alone))
-	for l := range alone {
-		labels = append(labels, l)
-	}
-	slices.SortFunc(labels, func(a, b string) int { return int(alone[b] - alone[a]) })
+	labels := slices.Collect(maps.Keys(p.alone))
+	slices.SortFunc(labels, func(a, b string) int { return int(p.alone[b] - p.alone[a]) })
 	sb.WriteString("\nops running alone after the last matrix product (ms):\n\n")
 	for i, l := range labels {
-		if i == 8 || alone[l] < 50*time.Microsecond {
+		if i == 8 || p.alone[l] < 50*time.Microsecond {
 			break
 		}
-		fmt.Fprintf(sb, "- %s: %.2f\n", l, ms(alone[l]))
+		fmt.Fprintf(sb, "- %s: %.2f\n", l, ms(p.alone[l]))
 	}
 	sb.WriteString("\n")
 }

@@ -58,6 +58,7 @@ func TraceStop() (ops []TraceOp, peakBytes int64, atPeak []TraceBuffer) {
 	return traceOps, tracePeakBytes, traceAtPeak
 }
 
+// traceNow is time.Now for the hook in exec.go, which does not import package time.
 func traceNow() time.Time { return time.Now() }
 
 func traceAlloc(b *Buffer, n int64) {
