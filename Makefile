@@ -95,12 +95,15 @@ bench-side-by-side:
 ## bench-trace: when each op of a bio step runs (are both cores busy?) and which buffers are live at its peak,
 ## with an instrumented copy of GoMLX's Go backend (scripts/backend_trace.sh), into out/trace/trace.md.
 bench-trace:
-	GO=$(GO) sh scripts/backend_trace.sh -variants fuzzy_rejuvenation,reference_loop,all -steps 10 \
+	GO=$(GO) sh scripts/backend_trace.sh -variants fuzzy_rejuvenation,reference_loop,all,reference_loop_low_memory,all_low_memory -steps 10 \
 		-trace out/trace/trace.md
 
-## trace-check: the instrumented build of bench-trace compiles and runs (one traced step).
+## trace-check: the instrumented build of bench-trace compiles and runs, and the bio steps that must stay within
+## the memory bound (plain step + two kernel-sized buffers per layer) do: crystallization, L1, and the
+## low-memory schedule of volume, the reference's loop and every mechanism.
 trace-check:
-	GO=$(GO) sh scripts/backend_trace.sh -variants dale -steps 1 -trace out/trace/check.md >/dev/null
+	GO=$(GO) sh scripts/backend_trace.sh -variants crystallize,l1,volume_low_memory,reference_loop_low_memory,all_low_memory \
+		-steps 3 -trace out/trace/check.md -trace-within-bound >/dev/null
 
 ## compare-full: the paper's full-size design (FCNet 784-1000-10, 5 seeds, 200 epochs): weeks on 2 cores.
 compare-full: data

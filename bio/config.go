@@ -132,7 +132,8 @@ type Mechanisms struct {
 	VolumeDependentLR bool `json:"volume_dependent_lr"`
 	// ScaleGrad adds the homeostatic term to the gradient (scalegrad.go).
 	ScaleGrad bool `json:"scale_grad"`
-	// L1Reg adds λ·Σ|W| to the loss (l1reg.go).
+	// L1Reg adds λ·Σ|W| to the loss: its value through Convert, its gradient λ·sign(W) in the step
+	// (l1reg.go).
 	L1Reg bool `json:"l1_reg"`
 	// ApplyDalesPrinciple initialises the weights with one sign per input unit and projects them back onto
 	// those signs after every update (dale.go).

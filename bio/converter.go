@@ -40,6 +40,8 @@ type plan struct {
 	channelsFirst               []string
 	// telemetry records, at every step, the fractions of weights rejuvenated and crystallized.
 	telemetry bool
+	// lowMemory runs a layer's stages one after another (Converter.LowMemory).
+	lowMemory bool
 }
 
 // NewConverter validates cfg and returns a Converter for it. An invalid configuration returns an error
@@ -199,9 +201,9 @@ func (p *plan) selected(scope string) bool {
 // Convert wraps a model function: the returned function builds the same model and, in training graphs,
 // the bio step around it (see Optimizer): the layers of package biolayers (and any layer calling
 // LayerWeights and LayerOutput) get Dale's initialisation, weight splitting and activity observation; the
-// L1 term is added to the loss (train.AddLoss); and the mechanisms that act after the optimizer's update
-// (rejuvenation, Dale's projection, dynamic factors, factor_mode "update") are registered with
-// train.AddPerStepUpdateGraphFn, so they run with any optimizer.
+// L1 term's value is added to the loss (train.AddLoss; the optimizer wrapper adds its gradient); and the
+// mechanisms that act after the optimizer's update (rejuvenation, Dale's projection, dynamic factors,
+// factor_mode "update") are registered with train.AddPerStepUpdateGraphFn, so they run with any optimizer.
 func (c *Converter) Convert(fn train.ModelFn) train.ModelFn {
 	p := c.snapshot()
 	return func(ctx *context.Context, spec any, inputs []*Node) []*Node {
@@ -223,7 +225,7 @@ func (c *Converter) Convert(fn train.ModelFn) train.ModelFn {
 
 // equal tells whether two plans configure and select layers alike.
 func (p *plan) equal(o *plan) bool {
-	return p.cfg == o.cfg && p.telemetry == o.telemetry && slices.Equal(p.include, o.include) &&
+	return p.cfg == o.cfg && p.telemetry == o.telemetry && p.lowMemory == o.lowMemory && slices.Equal(p.include, o.include) &&
 		slices.Equal(p.exclude, o.exclude) && slices.Equal(p.skipSplit, o.skipSplit) &&
 		slices.Equal(p.channelsFirst, o.channelsFirst)
 }

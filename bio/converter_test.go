@@ -464,6 +464,74 @@ func TestOptimizerStepMatchesReference(t *testing.T) {
 	}
 }
 
+// TestL1StepMatchesReference checks one SGD step with L1 alone against float64: the weights move by
+// lr·(G + λ·sign(W)), and the loss the trainer reports includes λ·Σ|W|. Without the wrapped optimizer, the
+// step is an error naming l1_reg and what to do.
+func TestL1StepMatchesReference(t *testing.T) {
+	backend := newBackend(t)
+	const n, in, out = 6, 4, 3
+	const lr, lambda = 0.1, 0.05
+	xs := testenv.RandNormal(n*in, 31, 1)
+	ts := testenv.RandNormal(n*out, 32, 1)
+	x, target := tensors.FromFlatDataAndDimensions(xs, n, in), tensors.FromFlatDataAndDimensions(ts, n, out)
+	cfg := bio.DefaultConfig()
+	cfg.Mechanisms = bio.Mechanisms{L1Reg: true}
+	cfg.L1Lambda = lambda
+	conv := mustConverter(t, cfg)
+	ctx := testenv.Context(486)
+	trainer := train.NewTrainer(backend, ctx, conv.Convert(linearModel), mse,
+		conv.Optimizer(optimizers.StochasticGradientDescent().WithLearningRate(lr).Done()), nil, nil)
+	if _, err := trainer.EvalStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target}); err != nil { // creates W
+		t.Fatal(err)
+	}
+	m := conv.Layers(ctx)[0]
+	w0 := values(t, m.Weights)
+	metrics, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w1 := values(t, m.Weights)
+
+	grad := make([]float64, in*out)
+	loss, l1 := 0.0, 0.0
+	for r := range n {
+		for j := range out {
+			y := 0.0
+			for i := range in {
+				y += xs[r*in+i] * w0[i*out+j]
+			}
+			d := y - ts[r*out+j]
+			loss += d * d / float64(n*out)
+			for i := range in {
+				grad[i*out+j] += xs[r*in+i] * 2 * d / float64(n*out)
+			}
+		}
+	}
+	wantW := make([]float64, len(w0))
+	for k, w := range w0 {
+		l1 += math.Abs(w)
+		wantW[k] = w - lr*(grad[k]+lambda*math.Copysign(1, w))
+	}
+	testenv.AssertClose(t, "weights after the step", w1, wantW, 1e-5)
+	var reported float64
+	switch v := metrics[0].Value().(type) {
+	case float64:
+		reported = v
+	case float32:
+		reported = float64(v)
+	default:
+		t.Fatalf("loss metric of type %T", v)
+	}
+	testenv.AssertClose(t, "reported loss", []float64{reported}, []float64{loss + lambda*l1}, 1e-5)
+
+	unwrapped := train.NewTrainer(backend, testenv.Context(486), conv.Convert(linearModel), mse,
+		optimizers.StochasticGradientDescent().Done(), nil, nil)
+	_, err = unwrapped.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{target})
+	if err == nil || !strings.Contains(err.Error(), "l1_reg") || !strings.Contains(err.Error(), "conv.Optimizer") {
+		t.Fatalf("L1 with an unwrapped optimizer: want an error naming l1_reg and conv.Optimizer, got %v", err)
+	}
+}
+
 // TestConvNetAllMechanisms trains a small 2-D convolutional network with every mechanism on: the
 // convolution kernels [kh, kw, in, out] get factors, Dale signs per input channel, channel splitting.
 func TestConvNetAllMechanisms(t *testing.T) {

@@ -20,19 +20,14 @@ var crystallizeStage = stage{
 	on:        func(c Config) bool { return c.Crystallize },
 	needsGrad: true,
 	grad: func(ls *layerStep) {
-		// The probe is the gradient as the optimizer will see it: times the factors gathered so far (the
-		// fuzzy factors s), except with factor_mode "update", where the gradient stays raw.
-		probe := ls.grad
-		if ls.factor != nil && ls.cfg.FactorMode != FactorsOnUpdate {
-			ls.scaled = scaledGrad{grad: ls.grad, factor: ls.factor}
-			probe = Mul(probe, ConvertDType(ls.factor, probe.DType()))
-			ls.scaled.product = probe // applyFactors reuses it when gradient and factors are still these
-		}
+		// The probe is the gradient as the optimizer will see it: times the fuzzy factors applied so far,
+		// except with factor_mode "update", where the gradient stays raw.
 		sv := ls.factorsVar(ls.ctx)
-		var dampened *Node
-		dampened, ls.crystallized = crystallize(sv.ValueGraph(ls.g), ls.abs0(), probe, ls.cfg.CrystalThresh,
-			ls.cfg.DampeningFactor)
-		sv.SetValueGraph(dampened)
+		s := sv.ValueGraph(ls.g)
+		mask := crystallizeMask(ls.abs0(), ConvertDType(ls.grad, s.DType()), ls.cfg.CrystalThresh)
+		ls.crystallized = mask
+		ls.then(mask)
+		ls.atEnd(func() { sv.SetValueGraph(dampen(s, mask, ls.cfg.DampeningFactor)) })
 	},
 }
 
@@ -57,20 +52,31 @@ func (c *Converter) Crystallize(ctx *context.Context, g *Graph, grads []*Node) [
 // crystallizeMask is (|G| < θ·|W|) OR (|G| > mean|W|), computed as max(|G| − mean|W|, θ·|W| − |G|) > 0: the
 // sign of a float difference is exact, and one comparison costs less than two and a logical or. For W = 0,
 // θ·|W| − |G| ≤ 0, so the first clause is false there, as |G|/|W| = +∞ < θ is.
+//
+// θ·|W| waits for the mean, and |G| − mean for θ·|W| − |G| (through scalar zeros taken from them, see
+// zeroAfter): each of them is then the last use of its kernel-sized input, which the Go backend
+// overwrites, and the mask holds three such buffers (the gradient, |W| and |G|) instead of five.
 func crystallizeMask(absW, grad *Node, thresh float64) *Node {
 	absG := absolute(grad)
 	meanAbsW := meanAll(absW)
-	excess := Max(Sub(absG, meanAbsW), Sub(MulScalar(absW, thresh), absG))
-	return GreaterThan(excess, ZerosLike(meanAbsW))
+	dtype := absW.DType()
+	below := Sub(Mul(absW, AddScalar(zeroAfter(meanAbsW, dtype), thresh)), absG)
+	above := Sub(absG, Add(meanAbsW, zeroAfter(below, dtype)))
+	return GreaterThan(Max(above, below), ZerosLike(meanAbsW))
 }
 
 // crystallize dampens the factors of crystallized weights: s[mask] ← δ·s[mask]. It returns the new factors
-// and the mask. absW is |W|. δ·s is computed as s·(z + δ) with z a scalar 0 taken from the mask: δ·s
-// depends on s alone, and GoMLX's parallel executor would compute it at the start of the step and hold it
-// through the forward and backward passes, or beside the mask's buffers; after the mask it is the last
-// product before the selection, at the cost of a few scalar ops.
+// and the mask. absW is |W|.
 func crystallize(s, absW, grad *Node, thresh, dampening float64) (newS, mask *Node) {
 	mask = crystallizeMask(absW, ConvertDType(grad, absW.DType()), thresh)
+	return dampen(s, mask, dampening), mask
+}
+
+// dampen is s with s[mask] ← δ·s[mask]. δ·s is computed as s·(z + δ) with z a scalar 0 taken from the mask:
+// δ·s depends on s alone, and GoMLX's parallel executor would compute it at the start of the step and hold
+// it through the forward and backward passes, or beside the mask's buffers; after the mask it is the last
+// product before the selection, at the cost of a few scalar ops.
+func dampen(s, mask *Node, dampening float64) *Node {
 	dampened := Mul(s, AddScalar(zeroAfter(mask, s.DType()), dampening))
-	return Where(mask, dampened, s), mask
+	return Where(mask, dampened, s)
 }

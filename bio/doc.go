@@ -29,7 +29,7 @@
 //   - Weight splitting: groups of Γ output units share their summed output (layers of package biolayers).
 //   - Dale's principle: one sign per input unit, at initialisation and after every update.
 //   - Synaptic scaling: G ← G − γ·(F_T − a_j)·W·|W| from the running activity a of each output unit.
-//   - L1 regularisation: λ·Σ|W| added to the training loss.
+//   - L1 regularisation: λ·Σ|W| added to the training loss (its gradient λ·sign(W) added by the step).
 //
 // All per-step work runs inside the training graph, in one execution per step, with the library's own RNG
 // state (one per layer, seeded by Config.Seed and the layer scope); the per-layer state (factors, Dale

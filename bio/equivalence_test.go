@@ -28,7 +28,7 @@ func customSteps(t *testing.T, conv *bio.Converter, model train.ModelFn, fn grad
 		ctx.SetTraining(g, true)
 		loss := losses.SparseCategoricalCrossEntropyLogits([]*Node{y}, converted(ctx, nil, []*Node{x}))
 		if extra, found := ctx.InAbsPath(train.TrainerAbsoluteScope).GetGraphParam(g, train.TrainerLossGraphParamKey); found {
-			loss = Add(loss, extra.(*Node)) // the L1 term that Convert added with train.AddLoss
+			loss = Add(loss, extra.(*Node)) // the L1 term's value that Convert added with train.AddLoss
 		}
 		grads := ctx.BuildTrainableVariablesGradientsGraph(loss)
 		if fn != nil {
@@ -103,7 +103,7 @@ func TestModelLevelMatchesOptimizer(t *testing.T) {
 		{"volume_dependent_lr", only(func(m *bio.Mechanisms) { m.VolumeDependentLR = true }),
 			(*bio.Converter).VolumeDependentLR},
 		{"scale_grad", only(func(m *bio.Mechanisms) { m.ScaleGrad = true }), (*bio.Converter).ScaleGrad},
-		{"l1_reg", only(func(m *bio.Mechanisms) { m.L1Reg = true }), nil},
+		{"l1_reg", only(func(m *bio.Mechanisms) { m.L1Reg = true }), (*bio.Converter).L1RegGradient},
 		{"rejuvenate_weights (in the step)", only(func(m *bio.Mechanisms) { m.RejuvenateWeights = true }), nil},
 		{"apply_dales_principle (in the step)", only(func(m *bio.Mechanisms) { m.ApplyDalesPrinciple = true }), nil},
 	} {

@@ -135,7 +135,7 @@ func TestVolumeFactors(t *testing.T) {
 	}
 	out := run(t, func(in []*Node) []*Node {
 		r := &rngStream{state: RNGStateFromSeedForGraph(in[0].Graph(), 9)}
-		f := volumeFactors(r, absolute(in[0]), 0.1, 2.0, 0.2)
+		f := Mul(volumeMu(absolute(in[0]), 0.1, 2.0), volumeSpread(r, in[0].Shape(), 0.2))
 		return []*Node{f}
 	}, tensor(w, len(w)))
 	for k, m := range mags {
@@ -334,7 +334,7 @@ func TestSynapticScalingTerm(t *testing.T) {
 	a := []float64{0.2, 1.0, 0.6}
 	for _, target := range []float64{-1, 0.5} {
 		out := run(t, func(in []*Node) []*Node {
-			return []*Node{synapticScalingTerm(in[0], in[1], in[2], nil, []int{1}, 0.01, target)}
+			return []*Node{synapticScalingTerm(in[0], in[1], absolute(in[1]), in[2], nil, []int{1}, 0.01, target)}
 		}, tensor(g, 4, 3), tensor(w, 4, 3), tensor(a, 3))
 		ft := target
 		if ft < 0 {
@@ -354,7 +354,7 @@ func TestSynapticScalingTerm(t *testing.T) {
 	gc := make([]float64, 8)
 	ac := []float64{0, 2}
 	out := run(t, func(in []*Node) []*Node {
-		return []*Node{synapticScalingTerm(in[0], in[1], in[2], nil, []int{2}, 0.1, -1)}
+		return []*Node{synapticScalingTerm(in[0], in[1], absolute(in[1]), in[2], nil, []int{2}, 0.1, -1)}
 	}, tensor(gc, 2, 2, 2), tensor(wc, 2, 2, 2), tensor(ac, 2))
 	for k := range 8 {
 		j := k % 2
@@ -420,6 +420,24 @@ func TestL1SumAndGradient(t *testing.T) {
 	assertClose(t, "L1", out[0], []float64{sum}, 1e-12)
 	assertClose(t, "dL1/dW1", out[1], sign1, 1e-12)
 	assertClose(t, "dL1/dW2", out[2], sign2, 1e-12)
+}
+
+// TestL1Gradient checks the L1 stage's gradient λ·sign(W) against float64 signs, zeros (sign 0) included,
+// with and without an anchor.
+func TestL1Gradient(t *testing.T) {
+	w := append(randData(10, 13, 1), 0, -0.0, 1e-30, -1e-30)
+	const lambda = 0.05
+	out := run(t, func(in []*Node) []*Node {
+		return []*Node{l1Gradient(in[0], nil, lambda), l1Gradient(in[0], ScalarZero(in[0].Graph(), in[0].DType()), lambda)}
+	}, tensor(w, len(w)))
+	want := make([]float64, len(w))
+	for i, v := range w {
+		if v != 0 {
+			want[i] = lambda * math.Copysign(1, v)
+		}
+	}
+	assertClose(t, "λ·sign(W)", out[0], want, 0)
+	assertClose(t, "λ·sign(W), anchored", out[1], want, 0)
 }
 
 // TestErfc checks the complementary error function used by rejuvenation against math.Erfc, in float32 as

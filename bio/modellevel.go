@@ -29,8 +29,8 @@ func (p *plan) runGradientStage(ctx *context.Context, g *Graph, grads []*Node, s
 	s := p.beginStep(ctx, g)
 	s.prepare(ctx)
 	out := s.transformGradients(ctx, grads, func(ls *layerStep) {
-		st.grad(ls)
-		ls.applyFactors()
+		ls.runGradient(st)
+		ls.runFinish()
 		if ls.rng != nil {
 			ls.rng.save()
 		}

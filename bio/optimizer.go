@@ -22,7 +22,7 @@ type gradientOptimizer interface {
 // train.AddPerStepUpdateGraphFn; see Convert.
 //
 // The wrapped optimizer must implement UpdateGraphWithGradients (GoMLX's SGD and Adam do), except with
-// factor_mode "update" and neither scale_grad nor crystallize, where any optimizers.Interface works.
+// factor_mode "update" and none of scale_grad, crystallize and l1_reg, where any optimizers.Interface works.
 func (c *Converter) Optimizer(opt optimizers.Interface) optimizers.Interface {
 	return &bioOptimizer{plan: c.snapshot(), inner: opt}
 }

@@ -19,7 +19,17 @@ var scaleGradStage = stage{
 	needsGrad: true,
 	grad: func(ls *layerStep) {
 		ls.batchActivity("scale_grad") // fails early when the layer reports no output
-		ls.grad = ls.ScaleGrad(ls.ctx, ls.grad)
+		a := ls.activityVar(ls.ctx).ValueGraph(ls.g)
+		observed := observedActivity(a)
+		// The term's inputs are variables: the parallel executor computes it during the backward pass, on
+		// the core the backward pass leaves idle, and holds it until the gradient is there; with LowMemory it
+		// waits for the gradient (the deficit through the anchor, W·|W| through abs0).
+		absW := absolute(ls.w0)
+		if ls.step.sequential {
+			a, absW = Add(a, ConvertDType(ls.anchor, a.DType())), ls.abs0()
+		}
+		ls.grad = synapticScalingTerm(ls.grad, ls.w0, absW, a, observed, ls.OutputAxes,
+			ls.cfg.SynapticScalingGamma, ls.cfg.SynapticScalingTarget)
 	},
 }
 
@@ -71,10 +81,15 @@ func (l *Layer) activityVar(ctx *context.Context) *context.Variable {
 func (l *Layer) ScaleGrad(ctx *context.Context, grad *Node) *Node {
 	g := grad.Graph()
 	a := l.activityVar(ctx).ValueGraph(g)
-	minA := ReduceAllMin(a)
-	observed := ConvertDType(GreaterOrEqual(minA, ZerosLike(minA)), a.DType())
-	return synapticScalingTerm(grad, l.Weights.ValueGraph(g), a, observed, l.OutputAxes, l.cfg.SynapticScalingGamma,
+	w := l.Weights.ValueGraph(g)
+	return synapticScalingTerm(grad, w, absolute(w), a, observedActivity(a), l.OutputAxes, l.cfg.SynapticScalingGamma,
 		l.cfg.SynapticScalingTarget)
+}
+
+// observedActivity is 1 when the running activity a was observed (a ≥ 0), else 0.
+func observedActivity(a *Node) *Node {
+	minA := ReduceAllMin(a)
+	return ConvertDType(GreaterOrEqual(minA, ZerosLike(minA)), a.DType())
 }
 
 // ObserveActivity updates the running activity with the batch mean |y| per unit (shape of the output units):
@@ -96,10 +111,11 @@ func (c *Converter) ScaleGrad(ctx *context.Context, g *Graph, grads []*Node) []*
 }
 
 // synapticScalingTerm is the homeostatic gradient term: G ← G − γ·(F_T − a_j)·W_ij·|W_ij|, returned as the
-// new gradient. activity holds a_j with the shape of W's output axes; target < 0 uses the layer mean of a.
+// new gradient; absW is |W|. activity holds a_j with the shape of W's output axes; target < 0 uses the layer
+// mean of a.
 // observed, a scalar 1 or 0 (or nil for 1), switches the term on or off: before the first observation the
 // gradient is returned unchanged (the factor acts on the small per-unit tensor, not on the kernel).
-func synapticScalingTerm(grad, w, activity, observed *Node, outAxes []int, gamma, target float64) *Node {
+func synapticScalingTerm(grad, w, absW, activity, observed *Node, outAxes []int, gamma, target float64) *Node {
 	var ft *Node
 	if target < 0 {
 		ft = ReduceAllMean(activity)
@@ -111,5 +127,5 @@ func synapticScalingTerm(grad, w, activity, observed *Node, outAxes []int, gamma
 		deficit = Mul(deficit, observed)
 	}
 	deficit = broadcastUnits(deficit, w.Shape(), outAxes)
-	return Sub(grad, MulScalar(Mul(deficit, Mul(w, absolute(w))), gamma))
+	return Sub(grad, MulScalar(Mul(deficit, Mul(w, absW)), gamma))
 }

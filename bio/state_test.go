@@ -2,6 +2,7 @@ package bio_test
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,6 +145,57 @@ func TestReproducibleFromSeed(t *testing.T) {
 	}
 	if same > len(a[name])/10 {
 		t.Fatalf("a different bio seed left %d of %d factors equal", same, len(a[name]))
+	}
+}
+
+// TestLowMemorySameResults: the low-memory schedule (stages one after another, crystallization's dampening
+// put off to the layer's end) gives bit for bit the state of the default schedule — with every mechanism,
+// with the reference's loop under Adam (whose moments rejuvenation clears), and with crystallization
+// followed by dynamic Temporal factors, which must read the dampened factors in both.
+func TestLowMemorySameResults(t *testing.T) {
+	backend := newBackend(t)
+	x, y := blobs(48, 6)
+	referenceLoop := bio.DefaultConfig()
+	referenceLoop.Mechanisms = bio.Mechanisms{FuzzyLearningRates: true, Crystallize: true, VolumeDependentLR: true,
+		RejuvenateWeights: true}
+	referenceLoop.RejuvenationParameterDre, referenceLoop.BaseLR, referenceLoop.CrystalThresh = 4, 1, 0.05
+	dynamic := bio.DefaultConfig()
+	dynamic.Mechanisms = bio.Mechanisms{FuzzyLearningRates: true, Crystallize: true}
+	dynamic.FuzzyLRDynamic = true
+	dynamic.FuzzyLRDistribution, dynamic.FuzzyLRUpdateFreq, dynamic.FuzzyLRDecay = bio.Temporal, 1, 0.5
+	dynamic.CrystalThresh = 0.05
+	all := allMechanisms()
+	all.CrystalThresh = 0.05
+	for _, tc := range []struct {
+		name string
+		cfg  bio.Config
+		opt  func() optimizers.Interface
+	}{
+		{"all mechanisms", all, func() optimizers.Interface {
+			return optimizers.StochasticGradientDescent().WithLearningRate(0.2).Done()
+		}},
+		{"reference's loop under Adam", referenceLoop, func() optimizers.Interface { return optimizers.Adam().Done() }},
+		{"crystallize then Temporal decay", dynamic, func() optimizers.Interface {
+			return optimizers.StochasticGradientDescent().WithLearningRate(0.2).Done()
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(lowMemory bool) map[string][]float64 {
+				conv := mustConverter(t, tc.cfg)
+				if lowMemory {
+					conv.LowMemory()
+				}
+				ctx := testenv.Context(11)
+				trainSteps(t, newTrainer(backend, ctx, conv, bioMLP(16), tc.opt()), x, y, 4)
+				return snapshot(t, ctx)
+			}
+			parallel, sequential := run(false), run(true)
+			assertSameState(t, "LowMemory against the default schedule", sequential, parallel)
+			// Only crystallization takes a factor below the spread of the initial draw, 1 − ν.
+			if lowest := slices.Min(parallel["/bio/hidden/dense/fuzzy_factors"]); lowest >= 1-tc.cfg.FuzzyLearningRateFactorNu {
+				t.Fatalf("lowest factor %g: nothing crystallized, the test must exercise it", lowest)
+			}
+		})
 	}
 }
 

@@ -43,14 +43,17 @@ type stage struct {
 	needsGrad bool
 	// after runs after the optimizer's update (nil: none).
 	after func(ls *layerStep)
+	// readsFactors tells that after reads the fuzzy factors, which work put off to the layer's end
+	// (crystallization's dampening, layerStep.atEnd) changes: that work then runs before it.
+	readsFactors bool
 }
 
-// stages lists every mechanism's stage in the order they run: synaptic scaling changes the gradient, the
-// fuzzy factors multiply it, crystallization probes it (as the reference's loop did, after the fuzzy
-// factors), volume factors multiply it; after the update, factor_mode "update" rescales the step,
+// stages lists every mechanism's stage in the order they run: L1's gradient joins the loss's, synaptic
+// scaling changes the gradient, the fuzzy factors multiply it, crystallization probes it (as the
+// reference's loop did, after the fuzzy factors), volume factors multiply it; after the update, factor_mode "update" rescales the step,
 // rejuvenation replaces weights, Dale's principle projects them, the activities take in this step's
 // observation, and dynamic factors update (Activity re-draws from the activities just observed).
-var stages = []stage{scaleGradStage, fuzzyStage, crystallizeStage, volumeStage,
+var stages = []stage{l1Stage, scaleGradStage, fuzzyStage, crystallizeStage, volumeStage,
 	updateModeStage, rejuvenateStage, daleStage, observeActivityStage, dynamicFactorsStage}
 
 // step is the bio work of one graph (see the protocol above).
@@ -63,7 +66,10 @@ type step struct {
 	activity map[string]*Node // batch mean |y| per output unit, by layer scope (LayerOutput)
 	reports  []report         // the layer outputs reported to LayerOutput, in order
 	gradDone map[string]bool  // keys of the gradient stages that ran for every layer
-	l1Added  bool             // whether the L1 term was added to this graph's loss
+	// sequential runs a layer's stages one after another, each waiting for the previous one's result
+	// (Converter.LowMemory); else the parallel executor of GoMLX's Go backend runs them at once.
+	sequential bool
+	l1Added    bool // whether the L1 term was added to this graph's loss
 }
 
 // layerStep is one layer's part of a step: what its stages read and leave for each other.
@@ -73,21 +79,26 @@ type layerStep struct {
 	ctx          *context.Context // root context
 	g            *Graph
 	w0           *Node // the weights before the update
-	absW0        *Node // |w0|, shared by the stages that need it
-	anchor       *Node // a scalar 0 computed from the gradient (or the updated weights): see anchorOn
+	anchor       *Node // a scalar 0 the layer's next work takes as an input: see anchorOn and then
+	absW0        *Node // |w0|, shared by the stages that need it, computed after absAnchor
+	absAnchor    *Node
 	rng          *rngStream
-	grad         *Node // the gradient being transformed (gradient stages)
-	factor       *Node // product of this step's per-weight factors (fuzzy, volume), or nil
-	updateFactor *Node // factors for factor_mode "update", applied after the update
-	rejuvenated  *Node // mask of replaced weights, or nil
-	crystallized *Node // mask of crystallized weights, or nil
-	scaled       scaledGrad
+	rngAnchor    *Node    // the anchor the RNG state last waited for
+	grad         *Node    // the gradient being transformed (gradient stages)
+	updateFactor *Node    // factors for factor_mode "update", applied after the update
+	rejuvenated  *Node    // mask of replaced weights, or nil
+	crystallized *Node    // mask of crystallized weights, or nil
+	finish       []func() // work put off to the end of the layer's step (see atEnd)
 }
 
-// scaledGrad is a product grad·factor already in the graph (crystallization's probe), kept so that
-// applyFactors does not compute the same product again.
-type scaledGrad struct {
-	grad, factor, product *Node
+// LowMemory makes the training steps of what the converter makes from now on run each layer's stages one
+// after another, each waiting for the result of the one before, instead of leaving the backend free to
+// run them at once: a bio step then holds at most two kernel-sized buffers per layer more than the plain
+// step, at the cost of some of the two-core parallelism of GoMLX's Go backend (see the README, "What the
+// bio mechanisms cost": on FCNet 784-1000-10 with the reference's loop, half the live buffers for 5 % more
+// time a step). Results are bit-identical either way. It returns the converter.
+func (c *Converter) LowMemory() *Converter {
+	return c.edit(func(p *plan) { p.lowMemory = true })
 }
 
 // lookupStep returns the step of g, or nil.
@@ -108,12 +119,14 @@ func (p *plan) beginStep(ctx *context.Context, g *Graph) *step {
 		if !s.plan.equal(p) {
 			panicf("bio: the model, optimizer or functions of this graph were made from converters with different "+
 				"configurations or layer selections (%s and %s): make them from one converter, after its "+
-				"Include, Exclude, SkipWeightSplitting, ChannelsFirst and RecordTelemetry calls", s.plan.cfg, p.cfg)
+				"Include, Exclude, SkipWeightSplitting, ChannelsFirst, RecordTelemetry and LowMemory calls",
+				s.plan.cfg, p.cfg)
 		}
 		return s
 	}
 	root := ctx.InAbsPath(context.RootScope)
-	s := &step{plan: p, g: g, training: ctx.IsTraining(g), activity: map[string]*Node{}, gradDone: map[string]bool{}}
+	s := &step{plan: p, g: g, training: ctx.IsTraining(g), activity: map[string]*Node{}, gradDone: map[string]bool{},
+		sequential: p.lowMemory}
 	root.SetGraphParam(g, stepKey, s)
 	if s.training {
 		train.AddPerStepUpdateGraphFn(ctx.InAbsPath(StateScope), g, func(ctx *context.Context, g *Graph) {
@@ -150,9 +163,37 @@ func (ls *layerStep) anchorOn(x *Node) {
 	ls.anchor = zeroAfter(x, ls.w0.DType())
 }
 
-// abs0 returns |w0|, computed once per layer and step.
+// then makes the layer's further work wait for x, when the step runs its stages one after another
+// (Converter.LowMemory): the next stage's |w0| and random draws take their anchor from x, so they start
+// when x is computed, and the buffers of two stages are not held at once.
+func (ls *layerStep) then(x *Node) {
+	if ls.step != nil && ls.step.sequential && x != nil {
+		ls.anchor = zeroAfter(x, ls.w0.DType())
+	}
+}
+
+// atEnd runs fn at the end of the layer's step when stages run in sequence (its result is then not held
+// through the stages that follow), else now.
+func (ls *layerStep) atEnd(fn func()) {
+	if ls.step != nil && ls.step.sequential && ls.step.training {
+		ls.finish = append(ls.finish, fn)
+	} else {
+		fn()
+	}
+}
+
+// runFinish runs the work put off by atEnd.
+func (ls *layerStep) runFinish() {
+	for _, fn := range ls.finish {
+		fn()
+	}
+	ls.finish = nil
+}
+
+// abs0 returns |w0|, computed once per layer and anchor.
 func (ls *layerStep) abs0() *Node {
-	if ls.absW0 == nil {
+	if ls.absW0 == nil || ls.absAnchor != ls.anchor {
+		ls.absAnchor = ls.anchor
 		if ls.anchor != nil {
 			ls.absW0 = Max(ls.w0, Sub(ls.anchor, ls.w0))
 		} else {
@@ -162,65 +203,56 @@ func (ls *layerStep) abs0() *Node {
 	return ls.absW0
 }
 
-// stream returns the layer's RNG stream for this step, created at first use.
+// stream returns the layer's RNG stream for this step, created at first use; its next draw waits for the
+// layer's anchor.
 func (ls *layerStep) stream() *rngStream {
 	if ls.rng == nil {
 		ls.rng = ls.newRNG(ls.ctx, ls.g)
-		if ls.anchor != nil {
-			ls.rng.state = Add(ls.rng.state, ConvertDType(ls.anchor, ls.rng.state.DType()))
-		}
+	}
+	if ls.anchor != nil && ls.rngAnchor != ls.anchor {
+		ls.rng.state = Add(ls.rng.state, ConvertDType(ls.anchor, ls.rng.state.DType()))
+		ls.rngAnchor = ls.anchor
 	}
 	return ls.rng
 }
 
-// mulFactor multiplies f into the step's per-weight factors.
+// mulFactor multiplies the gradient by per-weight factors f, or, with factor_mode "update", keeps them
+// for the optimizer's update.
 func (ls *layerStep) mulFactor(f *Node) {
-	if ls.factor == nil {
-		ls.factor = f
-	} else {
-		ls.factor = Mul(ls.factor, f)
-	}
-}
-
-// applyFactors gives the accumulated factors to the gradient, or keeps them for the update (factor_mode
-// "update").
-func (ls *layerStep) applyFactors() {
-	if ls.factor == nil {
-		return
-	}
 	if ls.cfg.FactorMode == FactorsOnUpdate {
 		if ls.updateFactor == nil {
-			ls.updateFactor = ls.factor
+			ls.updateFactor = f
 		} else {
-			ls.updateFactor = Mul(ls.updateFactor, ls.factor)
+			ls.updateFactor = Mul(ls.updateFactor, f)
 		}
-	} else if ls.scaled.grad == ls.grad && ls.scaled.factor == ls.factor {
-		ls.grad = ls.scaled.product
-	} else {
-		ls.grad = Mul(ls.grad, ConvertDType(ls.factor, ls.grad.DType()))
+		return
 	}
-	ls.factor = nil
+	ls.grad = Mul(ls.grad, ConvertDType(f, ls.grad.DType()))
 }
 
 // runGradientStages runs every enabled gradient stage on the layer's gradient ls.grad (nil when the wrapped
 // optimizer cannot take gradients: then only factor stages run, for factor_mode "update").
 func (s *step) runGradientStages(ls *layerStep) {
-	ls.anchorOn(ls.grad)
-	for _, st := range stages {
-		if st.grad == nil || !st.on(s.plan.cfg) {
-			continue
-		}
-		if st.needsGrad && ls.grad == nil {
-			panicf("bio: %s needs the gradients of layer %q: wrap an optimizer that implements "+
-				"UpdateGraphWithGradients (GoMLX's SGD and Adam do)", st.key, ls.Scope)
-		}
-		st.grad(ls)
-	}
-	ls.applyFactors()
 	for _, st := range stages {
 		if st.grad != nil && st.on(s.plan.cfg) {
+			ls.runGradient(st)
 			s.gradDone[st.key] = true
 		}
+	}
+}
+
+// runGradient runs the gradient part of st on the layer; the layer's further work waits for a gradient it
+// changed (see then).
+func (ls *layerStep) runGradient(st stage) {
+	ls.anchorOn(ls.grad)
+	if st.needsGrad && ls.grad == nil {
+		panicf("bio: %s needs the gradients of layer %q: wrap an optimizer that implements "+
+			"UpdateGraphWithGradients (GoMLX's SGD and Adam do)", st.key, ls.Scope)
+	}
+	before := ls.grad
+	st.grad(ls)
+	if ls.grad != before {
+		ls.then(ls.grad)
 	}
 }
 
@@ -238,11 +270,17 @@ func (s *step) runAfterStages(ctx *context.Context) {
 	}
 	for _, ls := range s.layers {
 		ls.anchorOn(ls.Weights.ValueGraph(ls.g)) // the updated weights, when no gradient anchored the layer
+		ls.then(ls.Weights.ValueGraph(ls.g))
 		for _, st := range stages {
 			if st.after != nil && st.on(s.plan.cfg) {
+				if st.readsFactors {
+					ls.runFinish()
+				}
 				st.after(ls)
+				ls.then(ls.Weights.ValueGraph(ls.g))
 			}
 		}
+		ls.runFinish()
 		if s.plan.telemetry {
 			recordTelemetry(ls)
 		}

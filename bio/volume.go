@@ -19,7 +19,11 @@ var volumeStage = stage{
 	key: "volume_dependent_lr",
 	on:  func(c Config) bool { return c.VolumeDependentLR },
 	grad: func(ls *layerStep) {
-		ls.mulFactor(volumeFactors(ls.stream(), ls.abs0(), ls.cfg.BaseLR, ls.cfg.StabilityFactor, ls.cfg.LRVariability))
+		// μ, then the spread: the gradient is multiplied by one before the other is drawn (when stages run
+		// in sequence), so that the normal draw's buffers are not held beside μ's.
+		ls.mulFactor(volumeMu(ls.abs0(), ls.cfg.BaseLR, ls.cfg.StabilityFactor))
+		ls.then(ls.grad)
+		ls.mulFactor(volumeSpread(ls.stream(), ls.w0.Shape(), ls.cfg.LRVariability))
 	},
 }
 
@@ -27,9 +31,11 @@ var volumeStage = stage{
 func (l *Layer) VolumeDependentLR(ctx *context.Context, grad *Node) *Node {
 	g := grad.Graph()
 	r := l.newRNG(ctx, g)
-	f := volumeFactors(r, absolute(l.Weights.ValueGraph(g)), l.cfg.BaseLR, l.cfg.StabilityFactor, l.cfg.LRVariability)
+	w := l.Weights.ValueGraph(g)
+	grad = Mul(grad, ConvertDType(volumeMu(absolute(w), l.cfg.BaseLR, l.cfg.StabilityFactor), grad.DType()))
+	grad = Mul(grad, ConvertDType(volumeSpread(r, w.Shape(), l.cfg.LRVariability), grad.DType()))
 	r.save()
-	return Mul(grad, f)
+	return grad
 }
 
 // VolumeDependentLR multiplies every converted layer's gradient by fresh volume-dependent factors, in a
@@ -38,15 +44,17 @@ func (c *Converter) VolumeDependentLR(ctx *context.Context, g *Graph, grads []*N
 	return c.snapshot().runGradientStage(ctx, g, grads, volumeStage)
 }
 
-// volumeFactors draws the volume-dependent learning-rate factors for weights of magnitude absW:
-// μ·|1 + variability·z| with μ = baseLR·exp(−stability·|W|/(|W| + 1)) and z standard normal.
-func volumeFactors(r *rngStream, absW *Node, baseLR, stability, variability float64) *Node {
-	// The spread first: GoMLX's sequential executor runs ops in the order they are built, and μ built after
-	// the normal draw is not held through the draw's buffers.
-	spread := absolute(OnePlus(MulScalar(r.normal(absW.Shape()), variability)))
-	v := Div(absW, OnePlus(absW))
-	mu := Exp(AddScalar(MulScalar(v, -stability), math.Log(baseLR)))
-	return Mul(mu, spread)
+// volumeMu is the factors' mean μ = baseLR·exp(−stability·|W|/(|W| + 1)), computed on the kernel's halves
+// (inHalves: two chains of ops, one per core, on the Go backend).
+func volumeMu(absW *Node, baseLR, stability float64) *Node {
+	return inHalves(absW, func(a *Node) *Node {
+		return Exp(AddScalar(MulScalar(Div(a, OnePlus(a)), -stability), math.Log(baseLR)))
+	})
+}
+
+// volumeSpread is |1 + variability·z| with z standard normal, of the given shape.
+func volumeSpread(r *rngStream, shape shapes.Shape, variability float64) *Node {
+	return absolute(OnePlus(MulScalar(r.normal(shape), variability)))
 }
 
 // normal draws standard normal numbers of the given shape by the Box–Muller transform, using both numbers

@@ -155,6 +155,10 @@ type RunOptions struct {
 	// Backend names the backend of the run (see internal/backend): "go", "xla:cpu", "xla:cuda"; empty uses
 	// $GOMLX_BACKEND, or "go" when that is unset. XLA needs a binary built with -tags xla.
 	Backend string
+	// LowMemory runs each layer's bio stages one after another (bio.Converter.LowMemory): less memory, a
+	// little more time per step, the same results. It needs the default Converter (or one that returns a
+	// *bio.Converter).
+	LowMemory bool
 }
 
 // ErrInterrupted is wrapped by the error of a run stopped through RunOptions.Stop.

@@ -2,6 +2,7 @@ package experiments
 
 import (
 	"fmt"
+	"github.com/bio-transformations/go-bio/bio"
 	"strings"
 
 	internalbackend "github.com/bio-transformations/go-bio/internal/backend"
@@ -92,6 +93,13 @@ func NewTrainer(cfg RunConfig, opts RunOptions) (*Trainer, error) {
 	if cfg.Bio != nil {
 		if t.Mechanisms, err = converter(*cfg.Bio); err != nil {
 			return nil, fmt.Errorf("run %q: bio converter: %w", cfg.Variant, err)
+		}
+		if opts.LowMemory {
+			conv, ok := t.Mechanisms.(*bio.Converter)
+			if !ok {
+				return nil, fmt.Errorf("run %q: RunOptions.LowMemory needs a *bio.Converter, the converter gave %T", cfg.Variant, t.Mechanisms)
+			}
+			conv.LowMemory()
 		}
 		t.Model = t.Mechanisms.Convert(t.Model)
 		t.Optimizer = t.Mechanisms.Optimizer(t.Optimizer)

@@ -16,7 +16,7 @@ import (
 
 func TestVariantIDs(t *testing.T) {
 	want := []string{"plain", "fuzzy", "rejuvenation", "volume", "crystallize", "scaling", "dale", "l1", "gamma2",
-		"fuzzy_rejuvenation", "reference_loop", "all"}
+		"fuzzy_rejuvenation", "reference_loop", "all", "volume_low_memory", "reference_loop_low_memory", "all_low_memory"}
 	if got := benchvariants.IDs(); !slices.Equal(got, want) {
 		t.Fatalf("ids = %v, want %v", got, want)
 	}

@@ -90,7 +90,7 @@ func measure(vs []benchvariants.Variant, o options) (*Report, error) {
 // v.Bio is set, on its own backend, without training metrics (the step alone is measured).
 func newBench(backendName string, v benchvariants.Variant, hidden int, x, y *tensors.Tensor) (*bench, error) {
 	cfg := experiments.RunConfig{Variant: v.ID, Model: "fcnet", Width: hidden, Seed: 1, LR: 0.01, Bio: v.Bio}
-	setup, err := experiments.NewTrainer(cfg, experiments.RunOptions{Backend: backendName})
+	setup, err := experiments.NewTrainer(cfg, experiments.RunOptions{Backend: backendName, LowMemory: v.LowMemory})
 	if err != nil {
 		return nil, err
 	}

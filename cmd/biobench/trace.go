@@ -23,9 +23,14 @@ import (
 // traceOut is the Markdown file the -trace report goes to.
 var traceOut string
 
+// traceWithinBound makes runTrace fail when a traced variant's live-buffer peak exceeds the bound.
+var traceWithinBound bool
+
 func init() {
 	flag.StringVar(&traceOut, "trace", "", "instead of timing, trace -steps steps of each variant with the "+
 		"instrumented backend (scripts/backend_trace.sh) and write the report, Markdown, to this file")
+	flag.BoolVar(&traceWithinBound, "trace-within-bound", false, "with -trace: fail if a variant's live-buffer "+
+		"peak exceeds the plain step's plus two kernel-sized buffers per layer")
 }
 
 // stepTrace is what one traced step recorded.
@@ -48,6 +53,7 @@ func runTrace(vs []benchvariants.Variant, o options) error {
 		"| id | step ms | bio phase ms | both cores busy | one op running ms | live-buffer peak MB | bound MB |\n"+
 		"|---|---:|---:|---:|---:|---:|---:|\n", o.hidden, o.batch, o.steps)
 	var bound float64
+	var over []string
 	for i, v := range vs {
 		b, err := newBench("go", v, o.hidden, x, y)
 		if err != nil {
@@ -68,10 +74,19 @@ func runTrace(vs []benchvariants.Variant, o options) error {
 		fmt.Fprintf(&table, "| %s | %.2f | %.2f | %.0f %% | %.2f | %.2f | %.2f |\n", v.ID, ms(p.step), ms(p.bio),
 			p.busy(), ms(p.running[1]), float64(largest.peak)/MB, bound)
 		writeTrace(&sections, v, p, largest)
+		if peak := float64(largest.peak) / MB; i > 0 && peak > bound {
+			over = append(over, fmt.Sprintf("%s %.2f MB", v.ID, peak))
+		}
 	}
 	report := table.String() + "\n" + sections.String()
 	fmt.Print(report)
-	return writeFile(traceOut, []byte(report))
+	if err := writeFile(traceOut, []byte(report)); err != nil {
+		return err
+	}
+	if traceWithinBound && len(over) > 0 {
+		return fmt.Errorf("live-buffer peak above the bound of %.2f MB: %s", bound, strings.Join(over, ", "))
+	}
+	return nil
 }
 
 // traceSteps runs 5 untraced steps and n traced ones; it returns the fastest traced step and the one with

@@ -21,6 +21,8 @@ type compareOptions struct {
 	backendConfig string
 	// backend names the backend of every run: go, xla:cpu, xla:cuda.
 	backend string
+	// lowMemory runs each layer's bio stages one after another, in every run.
+	lowMemory bool
 }
 
 // compareFlagSet defines the flags of `biotrain compare` bound to the fields of cfg (the preset's values
@@ -49,6 +51,7 @@ func compareFlagSet(cfg *experiments.CompareConfig, out *string) (*flag.FlagSet,
 	fs.StringVar(out, "out", *out, "output folder for results.csv, results.json, results.md and learning_curves.png; finished runs are kept in its compare-runs/, so a killed comparison re-run with the same -out does only the rest")
 	fs.BoolVar(&cfg.KeepModels, "keep-models", cfg.KeepModels, "also keep every run's newest checkpoint and run.json in -out's compare-models/<variant>-seed<seed>/ (for biotrain hessian -checkpoint; a killed run then continues from its last epoch)")
 	fs.String("backend-config", "", `Go backend options for every run, e.g. "ops_sequential" or "dotgeneral_small"`)
+	fs.Bool("low-memory", false, lowMemoryUsage)
 	fs.String("backend", internalbackend.Name(), "backend of every run: go, xla:cpu or xla:cuda (XLA needs a build with -tags xla; use -parallel 1 on one GPU); default $GOMLX_BACKEND, else go")
 	variants := fs.String("variants", "", "comma-separated variants to run besides the baseline (default: all; e.g. fuzzy,rejuvenation)")
 	data := addDataFlags(fs, cfg.Split)
@@ -94,6 +97,7 @@ func parseCompare(args []string, stdout io.Writer) (*compareOptions, error) {
 	o.data = data
 	o.backendConfig = fs.Lookup("backend-config").Value.String()
 	o.backend = fs.Lookup("backend").Value.String()
+	o.lowMemory = fs.Lookup("low-memory").Value.String() == "true"
 	o.cfg.Split = data.split()
 	o.cfg.Normalize = normalizeFlag(fs)
 	o.cfg.StageWidths = stageWidths(protocol, o.cfg.Model, fs)
@@ -132,7 +136,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	vs, _ := o.cfg.SelectedVariants()
 	fmt.Fprintf(stdout, "compare: %d variants × %d seeds, %s width %d, %d epochs, lr %g, %d runs at a time\n",
 		len(vs), o.cfg.Seeds, o.cfg.Model, o.cfg.Width, o.cfg.Epochs, o.cfg.LR, o.cfg.Parallel)
-	res, err := experiments.Compare(o.cfg, trainAll, testAll, experiments.RunOptions{BackendConfig: o.backendConfig, Backend: o.backend}, stdout)
+	res, err := experiments.Compare(o.cfg, trainAll, testAll, experiments.RunOptions{BackendConfig: o.backendConfig, Backend: o.backend, LowMemory: o.lowMemory}, stdout)
 	if err != nil {
 		return err
 	}

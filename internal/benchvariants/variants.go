@@ -18,6 +18,8 @@ type Variant struct {
 	Name string
 	// Bio is the configuration of the converter; nil for plain training (no converter).
 	Bio *bio.Config
+	// LowMemory runs the layers' stages one after another (bio.Converter.LowMemory).
+	LowMemory bool
 }
 
 // Plain is the ID of the plain variant, the denominator of every ratio.
@@ -26,7 +28,9 @@ const Plain = "plain"
 // All returns the variants in their stable order: plain SGD; every mechanism alone (fuzzy, rejuvenation
 // every step, volume, crystallize, scaling, dale, l1, gamma2 = weight splitting with Γ = 2); the authors'
 // training loop (fuzzy + rejuvenation every step); the reference package's documented loop (fuzzy + volume
-// + crystallize + rejuvenation every step); and every switch on with Γ = 2.
+// + crystallize + rejuvenation every step); every switch on with Γ = 2; and, with bio.Converter.LowMemory,
+// the variants whose bio step holds the most memory with the stages run at once: volume, the reference's
+// loop and every mechanism (ids with the suffix "_low_memory").
 func All() []Variant {
 	with := func(m bio.Mechanisms, gamma int) *bio.Config {
 		cfg := bio.DefaultConfig()
@@ -53,6 +57,11 @@ func All() []Variant {
 			Bio: with(bio.Mechanisms{FuzzyLearningRates: true, VolumeDependentLR: true, Crystallize: true,
 				RejuvenateWeights: true}, 0)},
 		{ID: "all", Name: "every mechanism + Γ=2", Bio: with(every, 2)},
+		{ID: "volume_low_memory", Name: "volume-dependent lr, low memory",
+			Bio: with(bio.Mechanisms{VolumeDependentLR: true}, 0), LowMemory: true},
+		{ID: "reference_loop_low_memory", Name: "reference's loop, low memory", Bio: with(bio.Mechanisms{
+			FuzzyLearningRates: true, VolumeDependentLR: true, Crystallize: true, RejuvenateWeights: true}, 0), LowMemory: true},
+		{ID: "all_low_memory", Name: "every mechanism + Γ=2, low memory", Bio: with(every, 2), LowMemory: true},
 	}
 }
 
