@@ -21,7 +21,7 @@ var volumeStage = stage{
 	grad: func(ls *layerStep) {
 		// μ, then the spread: the gradient is multiplied by one before the other is drawn (when stages run
 		// in sequence), so that the normal draw's buffers are not held beside μ's.
-		ls.mulFactor(volumeMu(ls.abs0(), ls.cfg.BaseLR, ls.cfg.StabilityFactor))
+		ls.mulFactor(volumeMu(ls.abs0(), ls.cfg.BaseLR, ls.cfg.StabilityFactor, ls.step.sequential))
 		ls.then(ls.grad)
 		ls.mulFactor(volumeSpread(ls.stream(), ls.w0.Shape(), ls.cfg.LRVariability))
 	},
@@ -32,7 +32,7 @@ func (l *Layer) VolumeDependentLR(ctx *context.Context, grad *Node) *Node {
 	g := grad.Graph()
 	r := l.newRNG(ctx, g)
 	w := l.Weights.ValueGraph(g)
-	grad = Mul(grad, ConvertDType(volumeMu(absolute(w), l.cfg.BaseLR, l.cfg.StabilityFactor), grad.DType()))
+	grad = Mul(grad, ConvertDType(volumeMu(absolute(w), l.cfg.BaseLR, l.cfg.StabilityFactor, false), grad.DType()))
 	grad = Mul(grad, ConvertDType(volumeSpread(r, w.Shape(), l.cfg.LRVariability), grad.DType()))
 	r.save()
 	return grad
@@ -44,12 +44,18 @@ func (c *Converter) VolumeDependentLR(ctx *context.Context, g *Graph, grads []*N
 	return c.snapshot().runGradientStage(ctx, g, grads, volumeStage)
 }
 
-// volumeMu is the factors' mean μ = baseLR·exp(−stability·|W|/(|W| + 1)), computed on the kernel's halves
-// (inHalves: two chains of ops, one per core, on the Go backend).
-func volumeMu(absW *Node, baseLR, stability float64) *Node {
-	return inHalves(absW, func(a *Node) *Node {
+// volumeMu is the factors' mean μ = baseLR·exp(−stability·|W|/(|W| + 1)). inHalves computes it on the
+// kernel's halves (two chains of ops, one per core, on the Go backend; bit-identical): with the stages run
+// one after another (LowMemory) nothing else would run beside it, while the parallel executor already
+// runs it beside the normal draw, and the halves would only add their slices and concatenation.
+func volumeMu(absW *Node, baseLR, stability float64, halves bool) *Node {
+	mu := func(a *Node) *Node {
 		return Exp(AddScalar(MulScalar(Div(a, OnePlus(a)), -stability), math.Log(baseLR)))
-	})
+	}
+	if halves {
+		return inHalves(absW, mu)
+	}
+	return mu(absW)
 }
 
 // volumeSpread is |1 + variability·z| with z standard normal, of the given shape.
