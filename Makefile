@@ -95,8 +95,7 @@ bench-side-by-side:
 ## bench-trace: when each op of a bio step runs (are both cores busy?) and which buffers are live at its peak,
 ## with an instrumented copy of GoMLX's Go backend (scripts/backend_trace.sh), into out/trace/trace.md.
 bench-trace:
-	GO=$(GO) sh scripts/backend_trace.sh -variants fuzzy_rejuvenation,reference_loop,all,reference_loop_low_memory,all_low_memory -steps 10 \
-		-trace out/trace/trace.md
+	GO=$(GO) sh scripts/backend_trace.sh -steps 10 -trace out/trace/trace.md
 
 ## trace-check: the instrumented build of bench-trace compiles and runs, and the bio steps that must stay within
 ## the memory bound (plain step + two kernel-sized buffers per layer) do: crystallization, L1, and the

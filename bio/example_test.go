@@ -2,6 +2,7 @@ package bio_test
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/bio-transformations/go-bio/bio"
 	"github.com/bio-transformations/go-bio/biolayers"
@@ -61,6 +62,39 @@ func ExampleConverter_Convert() {
 }
 
 // A configuration written for the Python package (BioConverter.from_dict) works unchanged.
+// The reference's training loop with the stages of each layer run one after another: less memory held by
+// the bio step, the same training.
+func ExampleConverter_LowMemory() {
+	cfg := bio.DefaultConfig()
+	cfg.Crystallize, cfg.VolumeDependentLR = true, true // with fuzzy learning rates and rejuvenation: the reference's loop
+	run := func(lowMemory bool) []float32 {
+		conv, err := bio.NewConverter(cfg)
+		if err != nil {
+			panic(err)
+		}
+		if lowMemory {
+			conv.LowMemory()
+		}
+		model := func(ctx *context.Context, _ any, inputs []*Node) []*Node {
+			return []*Node{biolayers.Dense(ctx.In("out"), inputs[0], true, 3)}
+		}
+		ctx := context.New()
+		ctx.SetParam(context.ParamInitialSeed, int64(1))
+		trainer := train.NewTrainer(backends.MustNew(), ctx, conv.Convert(model), losses.SparseCategoricalCrossEntropyLogits,
+			conv.Optimizer(optimizers.StochasticGradientDescent().Done()), nil, nil)
+		x, y := blobs(30, 4)
+		for range 5 {
+			if _, err := trainer.TrainStep(nil, []*tensors.Tensor{x}, []*tensors.Tensor{y}); err != nil {
+				panic(err)
+			}
+		}
+		return tensors.MustCopyFlatData[float32](ctx.GetVariableByScopeAndName("/out/dense", "weights").MustValue())
+	}
+	fmt.Println("same weights after 5 steps:", slices.Equal(run(false), run(true)))
+	// Output:
+	// same weights after 5 steps: true
+}
+
 func ExampleFromDict() {
 	conv, err := bio.FromDict(map[string]any{
 		"fuzzy_learning_rate_factor_nu": 0.09,

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,5 +106,36 @@ func TestPaperModels(t *testing.T) {
 			t.Errorf("%s/%d: %d kernels, first %v, classifier %v; want %d kernels, %d first outputs, classifier [%d 10]",
 				tc.name, tc.width, len(kernels), first, last, tc.kernels, tc.firstOut, tc.lastIn)
 		}
+	}
+}
+
+// RunOptions.LowMemory changes how the bio step is scheduled, not what it computes: the same run gives the
+// same curve; with a converter that is not a *bio.Converter it is an error naming the option.
+func TestRunLowMemory(t *testing.T) {
+	trainSet, valSet := synthetic("train", 200, 1), synthetic("val", 100, 2)
+	cfgBio := bio.DefaultConfig()
+	cfgBio.Crystallize, cfgBio.VolumeDependentLR = true, true
+	cfg := RunConfig{Variant: "reference-loop", Model: "fcnet", Width: 16, Bio: &cfgBio, Seed: 3, Epochs: 1, LR: 0.5,
+		BatchSize: 20, EvalEvery: 5}
+	var curves [2][]float64
+	for i, lowMemory := range []bool{false, true} {
+		res, err := Run(cfg, trainSet, valSet, RunOptions{LowMemory: lowMemory})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range res.Curve {
+			curves[i] = append(curves[i], p.TrainLoss, p.ValLoss)
+		}
+	}
+	if len(curves[0]) == 0 || !slices.Equal(curves[0], curves[1]) {
+		t.Fatalf("losses %v with the default schedule, %v with LowMemory: want the same", curves[0], curves[1])
+	}
+	wrapped := func(c bio.Config) (Mechanisms, error) {
+		conv, err := bio.NewConverter(c)
+		return struct{ *bio.Converter }{conv}, err
+	}
+	_, err := Run(cfg, trainSet, valSet, RunOptions{LowMemory: true, Converter: wrapped})
+	if err == nil || !strings.Contains(err.Error(), "LowMemory") {
+		t.Fatalf("LowMemory with a wrapped converter: got %v, want an error naming LowMemory", err)
 	}
 }

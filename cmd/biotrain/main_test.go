@@ -38,7 +38,7 @@ func TestParseTrainFlags(t *testing.T) {
 			want := bio.DefaultConfig()
 			want.Seed = 0
 			if o.run.Bio == nil || *o.run.Bio != want || o.run.Epochs != 10 || o.run.LR != experiments.DefaultLR || o.run.BatchSize != 100 ||
-				o.run.Width != 1000 {
+				o.run.Width != 1000 || o.lowMemory {
 				t.Errorf("got %+v / %+v", o.run, o.run.Bio)
 			}
 		}, ""},
@@ -48,6 +48,11 @@ func TestParseTrainFlags(t *testing.T) {
 			if c.FuzzyLearningRateFactorNu != 0.09 || c.RejuvenateWeights || !c.Crystallize || c.WeightSplittingGamma != 2 ||
 				c.FuzzyLRDistribution != bio.LogNormal || c.Seed != 7 || o.run.Seed != 7 {
 				t.Errorf("got %+v", c)
+			}
+		}, ""},
+		{"low memory", []string{"-low-memory"}, func(t *testing.T, o *trainOptions) {
+			if !o.lowMemory {
+				t.Errorf("-low-memory not set")
 			}
 		}, ""},
 		{"config file then flags", []string{"-config", cfgFile, "-rejuvenation_parameter_dre", "30"}, func(t *testing.T, o *trainOptions) {
@@ -142,7 +147,7 @@ func TestParseCompareFlags(t *testing.T) {
 		wantErr string
 	}{
 		{"default", nil, func(t *testing.T, o *compareOptions) {
-			if o.cfg.Width != 1000 || o.cfg.Seeds != 5 || o.cfg.Epochs != 10 || o.out != "out/compare" {
+			if o.cfg.Width != 1000 || o.cfg.Seeds != 5 || o.cfg.Epochs != 10 || o.out != "out/compare" || o.lowMemory {
 				t.Errorf("got %+v", o.cfg)
 			}
 		}, ""},
@@ -158,6 +163,11 @@ func TestParseCompareFlags(t *testing.T) {
 			if o.cfg.Seeds != 3 || o.cfg.Width != 100 || o.out != "x" || o.cfg.Parallel != 1 || len(o.cfg.Variants) != 2 ||
 				o.cfg.Base.FuzzyLearningRateFactorNu != 0.2 {
 				t.Errorf("got %+v", o.cfg)
+			}
+		}, ""},
+		{"low memory", []string{"-demo", "-low-memory"}, func(t *testing.T, o *compareOptions) {
+			if !o.lowMemory || o.cfg.Width != 100 {
+				t.Errorf("got lowMemory %v, %+v", o.lowMemory, o.cfg)
 			}
 		}, ""},
 		{"full", []string{"-full"}, func(t *testing.T, o *compareOptions) {
