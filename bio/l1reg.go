@@ -27,15 +27,11 @@ var l1Stage = stage{
 	},
 }
 
-// L1RegGradient adds the L1 term's gradient λ·sign(W) to every converted layer's gradient, in a custom
-// training step (λ = l1_lambda; nothing when l1_reg is off). Call it first, on the gradients of the loss:
-// the term's value that Convert adds to the loss (train.AddLoss) carries no gradient.
+// L1RegGradient adds the L1 term's gradient λ·sign(W) (λ = l1_lambda) to every converted layer's gradient,
+// in a custom training step. Call it first, on the gradients of the loss: the term's value that Convert adds
+// to the loss (train.AddLoss, with l1_reg on) carries no gradient.
 func (c *Converter) L1RegGradient(ctx *context.Context, g *Graph, grads []*Node) []*Node {
-	p := c.snapshot()
-	if !l1Stage.on(p.cfg) {
-		return grads
-	}
-	return p.runGradientStage(ctx, g, grads, l1Stage)
+	return c.snapshot().runGradientStage(ctx, g, grads, l1Stage)
 }
 
 // l1Gradient is λ·sign(w), sign(w) = clamp(w·2¹²⁶, −1, 1) as in signOf, with anchor (a scalar 0, or nil)
@@ -48,51 +44,41 @@ func l1Gradient(w, anchor *Node, lambda float64) *Node {
 	return MulScalar(ClipScalar(Mul(w, scale), -1, 1), lambda)
 }
 
-// L1Reg returns Σ|W| of the layer's kernel, differentiable (BioModule.l1_reg; multiply by λ yourself, or
-// enable l1_reg in the config to have Convert add λ·Σ|W| to the loss).
+// L1Reg returns Σ|W| of the layer's kernel, differentiable (BioModule.l1_reg): multiply it by λ and add
+// it to your loss yourself, or enable l1_reg in the config (Convert then adds λ·Σ|W| to the loss, and the
+// optimizer wrapper its gradient).
 func (l *Layer) L1Reg(g *Graph) *Node {
 	return l1Sum(l.Weights.ValueGraph(g))
 }
 
 // L1Reg returns Σ|W| over the converted layers in use by g (differentiable), or nil if there are none.
 func (c *Converter) L1Reg(ctx *context.Context, g *Graph) *Node {
-	return c.snapshot().l1Sum(ctx, g)
+	if ws := c.snapshot().kernelsInUse(ctx, g); len(ws) > 0 {
+		return l1Sum(ws...)
+	}
+	return nil
 }
 
-func (p *plan) l1Sum(ctx *context.Context, g *Graph) *Node {
+// l1Loss is the value λ·Σ|W| when l1_reg is on, else nil. It carries no gradient: l1Stage adds λ·sign(W).
+// The gradient is stopped at each layer's sum: a StopGradient of W would copy the kernel on the Go backend.
+func (p *plan) l1Loss(ctx *context.Context, g *Graph) *Node {
+	ws := p.kernelsInUse(ctx, g)
+	if !l1Stage.on(p.cfg) || len(ws) == 0 {
+		return nil
+	}
+	return MulScalar(sumOver(ws, func(w *Node) *Node { return StopGradient(reduceLeading(absolute(w), ReduceSum)) }),
+		p.cfg.L1Lambda)
+}
+
+// kernelsInUse returns the kernels of the converted layers in use by g.
+func (p *plan) kernelsInUse(ctx *context.Context, g *Graph) []*Node {
 	var ws []*Node
 	for _, l := range p.discoverLayers(ctx.InAbsPath(context.RootScope)) {
 		if l.Weights.InUseByGraph(g) {
 			ws = append(ws, l.Weights.ValueGraph(g))
 		}
 	}
-	if len(ws) == 0 {
-		return nil
-	}
-	return l1Sum(ws...)
-}
-
-// l1Loss is the value λ·Σ|W| when l1_reg is on, else nil. It carries no gradient: l1Stage adds λ·sign(W).
-func (p *plan) l1Loss(ctx *context.Context, g *Graph) *Node {
-	if !l1Stage.on(p.cfg) {
-		return nil
-	}
-	var total *Node
-	for _, l := range p.discoverLayers(ctx.InAbsPath(context.RootScope)) {
-		if l.Weights.InUseByGraph(g) {
-			// The gradient is stopped at the sum: a StopGradient of W would copy the kernel on the Go backend.
-			t := StopGradient(reduceLeading(absolute(l.Weights.ValueGraph(g)), ReduceSum))
-			if total == nil {
-				total = t
-			} else {
-				total = Add(total, ConvertDType(t, total.DType()))
-			}
-		}
-	}
-	if total == nil {
-		return nil
-	}
-	return MulScalar(total, p.cfg.L1Lambda)
+	return ws
 }
 
 // l1Sum is Σ|W| over the given kernels, as a scalar, differentiable: computed as Σ W ⊙ sign(W) with the
@@ -100,10 +86,14 @@ func (p *plan) l1Loss(ctx *context.Context, g *Graph) *Node {
 // differentiating GoMLX's Abs costs a Sign and a multiplication (Abs and Sign each cost eight
 // multiplications on the Go backend).
 func l1Sum(ws ...*Node) *Node {
+	return sumOver(ws, func(w *Node) *Node { return reduceLeading(Mul(w, StopGradient(signOf(w))), ReduceSum) })
+}
+
+// sumOver is the sum of the scalars term(w) over ws (in the dtype of the first).
+func sumOver(ws []*Node, term func(w *Node) *Node) *Node {
 	var total *Node
 	for _, w := range ws {
-		t := reduceLeading(Mul(w, StopGradient(signOf(w))), ReduceSum)
-		if total == nil {
+		if t := term(w); total == nil {
 			total = t
 		} else {
 			total = Add(total, ConvertDType(t, total.DType()))

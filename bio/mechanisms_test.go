@@ -480,40 +480,43 @@ func TestErfc(t *testing.T) {
 	}
 }
 
-// TestNormalDraw checks the Box–Muller draw of both halves of each pair against N(0, 1): moments, the
-// tail fraction, and the independence of the two numbers of a pair (their correlation).
+// TestNormalDraw checks the Box–Muller draw of both halves of each pair against N(0, σ²), for σ = 1 and
+// the volume factors' 0.2: moments, the tail fraction, and the independence of the two numbers of a pair
+// (their correlation).
 func TestNormalDraw(t *testing.T) {
 	const n = 200_001 // odd: the last pair is cut
-	out := run(t, func(in []*Node) []*Node {
-		r := &rngStream{state: RNGStateFromSeedForGraph(in[0].Graph(), 11)}
-		return []*Node{r.normal(shapes.Make(dtypes.Float64, n))}
-	}, tensor([]float64{0}, 1))
-	z := out[0]
-	if len(z) != n {
-		t.Fatalf("%d numbers, want %d", len(z), n)
-	}
-	mean, std, _, _ := moments(z)
-	if math.Abs(mean) > 5/math.Sqrt(n) || math.Abs(std-1) > 5/math.Sqrt(2*n) {
-		t.Fatalf("mean %g std %g, want 0 and 1", mean, std)
-	}
-	tail := 0.0
-	for _, v := range z {
-		if math.Abs(v) > 2 {
-			tail++
+	for _, sigma := range []float64{1, 0.2} {
+		out := run(t, func(in []*Node) []*Node {
+			r := &rngStream{state: RNGStateFromSeedForGraph(in[0].Graph(), 11)}
+			return []*Node{r.normal(shapes.Make(dtypes.Float64, n), sigma)}
+		}, tensor([]float64{0}, 1))
+		z := out[0]
+		if len(z) != n {
+			t.Fatalf("%d numbers, want %d", len(z), n)
 		}
-	}
-	p := math.Erfc(2 / math.Sqrt2)
-	if math.Abs(tail/n-p) > 5*math.Sqrt(p*(1-p)/n) {
-		t.Fatalf("P(|z| > 2) = %g, want %g", tail/n, p)
-	}
-	half := (n + 1) / 2
-	corr := 0.0
-	for i := range n - half {
-		corr += z[i] * z[half+i]
-	}
-	corr /= float64(n - half)
-	if math.Abs(corr) > 5/math.Sqrt(float64(n-half)) {
-		t.Fatalf("correlation of the pair's numbers %g, want 0", corr)
+		mean, std, _, _ := moments(z)
+		if math.Abs(mean) > 5*sigma/math.Sqrt(n) || math.Abs(std-sigma) > 5*sigma/math.Sqrt(2*n) {
+			t.Fatalf("σ = %g: mean %g std %g, want 0 and σ", sigma, mean, std)
+		}
+		tail := 0.0
+		for _, v := range z {
+			if math.Abs(v) > 2*sigma {
+				tail++
+			}
+		}
+		p := math.Erfc(2 / math.Sqrt2)
+		if math.Abs(tail/n-p) > 5*math.Sqrt(p*(1-p)/n) {
+			t.Fatalf("σ = %g: P(|z| > 2σ) = %g, want %g", sigma, tail/n, p)
+		}
+		half := (n + 1) / 2
+		corr := 0.0
+		for i := range n - half {
+			corr += z[i] * z[half+i]
+		}
+		corr /= float64(n-half) * sigma * sigma
+		if math.Abs(corr) > 5/math.Sqrt(float64(n-half)) {
+			t.Fatalf("σ = %g: correlation of the pair's numbers %g, want 0", sigma, corr)
+		}
 	}
 }
 

@@ -4,9 +4,9 @@ package bio
 // method on the reference's converted model does. They run the same stages as the optimizer wrapper and
 // the after-update function, so a custom training step gives the results train.Trainer gives.
 //
-// The gradient mechanisms (FuzzyLearningRates, Crystallize, VolumeDependentLR, ScaleGrad) take and return
-// the gradients of ctx's trainable variables in use by the graph, in the order
-// ctx.BuildTrainableVariablesGradientsGraph returns them. In a training graph, call
+// The gradient mechanisms (L1RegGradient, ScaleGrad, FuzzyLearningRates, Crystallize, VolumeDependentLR, in
+// the order the optimizer wrapper runs them) take and return the gradients of ctx's trainable variables in
+// use by the graph, in the order ctx.BuildTrainableVariablesGradientsGraph returns them. In a training graph, call
 // train.ExecPerStepUpdateGraphFn(ctx, g) after your optimizer's update, as train.Trainer does: it runs the
 // after-update mechanisms (rejuvenation, Dale's projection, ...). The periods (rejuvenation_period,
 // fuzzy_lr_update_freq) count GoMLX's global step, which GoMLX's optimizers advance: a hand-written update

@@ -87,17 +87,20 @@ func rejuvenationDraw(r *rngStream, absW *Node, dre float64, on *Node) (fresh, m
 // t·exp(−x² + P(t)) with t = 1/(1 + x/2) and the degree-9 polynomial P of Press et al., Numerical Recipes
 // (2nd ed., §6.2), whose relative error is below 1.2e-7 for every x ≥ 0: float32 precision, also in the
 // tail, where 1 − erf(x) in float32 rounds to 0 for erfc(x) < 6e-8. Built from one exponential and
-// additions and multiplications, it costs a third of GoMLX's Erf on the Go backend.
+// additions and multiplications, it costs a third of GoMLX's Erf on the Go backend. It runs on r =
+// 1/(2 + x) = t/2, with the powers of 2 folded into P's coefficients and the last factor 2 into its
+// constant term (+ln 2): one multiplication fewer.
 func erfc(x *Node) *Node {
 	coefficients := []float64{-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.27886807,
 		-1.13520398, 1.48851587, -0.82215223, 0.17087277}
-	t := Reciprocal(OnePlus(MulScalar(x, 0.5)))
-	poly := MulScalar(t, coefficients[len(coefficients)-1])
-	for i := len(coefficients) - 2; i >= 1; i-- {
-		poly = Mul(t, AddScalar(poly, coefficients[i]))
+	r := Reciprocal(AddScalar(x, 2))
+	n := len(coefficients) - 1
+	poly := MulScalar(r, math.Ldexp(coefficients[n], n))
+	for i := n - 1; i >= 1; i-- {
+		poly = Mul(r, AddScalar(poly, math.Ldexp(coefficients[i], i)))
 	}
-	poly = AddScalar(poly, coefficients[0])
-	return Mul(t, Exp(Sub(poly, Square(x))))
+	poly = AddScalar(poly, coefficients[0]+math.Ln2)
+	return Mul(r, Exp(Sub(poly, Square(x))))
 }
 
 // resetOptimizerState clears, at the masked entries, the optimizer's per-weight state of the layer: the
