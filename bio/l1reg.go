@@ -12,8 +12,6 @@ package bio
 // computes it from the anchored weights, after the layer's gradient, in one buffer.
 
 import (
-	"math"
-
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
@@ -34,14 +32,9 @@ func (c *Converter) L1RegGradient(ctx *context.Context, g *Graph, grads []*Node)
 	return c.snapshot().runGradientStage(ctx, g, grads, l1Stage)
 }
 
-// l1Gradient is λ·sign(w), sign(w) = clamp(w·2¹²⁶, −1, 1) as in signOf, with anchor (a scalar 0, or nil)
-// added to the scale: the work then waits for it.
+// l1Gradient is λ·sign(w) (signOf), computed after anchor (a scalar 0, or nil).
 func l1Gradient(w, anchor *Node, lambda float64) *Node {
-	scale := Scalar(w.Graph(), w.DType(), math.Ldexp(1, 126))
-	if anchor != nil {
-		scale = Add(scale, anchor)
-	}
-	return MulScalar(ClipScalar(Mul(w, scale), -1, 1), lambda)
+	return MulScalar(signOf(w, anchor), lambda)
 }
 
 // L1Reg returns Σ|W| of the layer's kernel, differentiable (BioModule.l1_reg): multiply it by λ and add
@@ -86,7 +79,7 @@ func (p *plan) kernelsInUse(ctx *context.Context, g *Graph) []*Node {
 // differentiating GoMLX's Abs costs a Sign and a multiplication (Abs and Sign each cost eight
 // multiplications on the Go backend).
 func l1Sum(ws ...*Node) *Node {
-	return sumOver(ws, func(w *Node) *Node { return reduceLeading(Mul(w, StopGradient(signOf(w))), ReduceSum) })
+	return sumOver(ws, func(w *Node) *Node { return reduceLeading(Mul(w, StopGradient(signOf(w, nil))), ReduceSum) })
 }
 
 // sumOver is the sum of the scalars term(w) over ws (in the dtype of the first).

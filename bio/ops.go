@@ -60,9 +60,14 @@ const minSplitSize = 1 << 16
 
 // signOf is sign(x) ∈ {−1, 0, 1} as clamp(x·2¹²⁶, −1, 1): exact for every normal float32 and for 0;
 // a subnormal x (|x| < 1.2e-38) gets a value between −1 and 1, a subgradient of |x| at 0 as valid as
-// sign(0) = 0. It costs a third of GoMLX's Sign on the Go backend.
-func signOf(x *Node) *Node {
-	return ClipScalar(MulScalar(x, math.Ldexp(1, 126)), -1, 1)
+// sign(0) = 0. It costs a third of GoMLX's Sign on the Go backend. anchor, a scalar 0 or nil, is added to
+// the factor 2¹²⁶: the work then waits for it (see anchorOn).
+func signOf(x, anchor *Node) *Node {
+	scale := Scalar(x.Graph(), x.DType(), math.Ldexp(1, 126))
+	if anchor != nil {
+		scale = Add(scale, anchor)
+	}
+	return ClipScalar(Mul(x, scale), -1, 1)
 }
 
 // turnCosSin returns cos θ and sin θ for θ = 2π·u, u ∈ [0, 1), from polynomials: with φ = π·u − π/2 ∈

@@ -50,9 +50,10 @@ type stage struct {
 
 // stages lists every mechanism's stage in the order they run: L1's gradient joins the loss's, synaptic
 // scaling changes the gradient, the fuzzy factors multiply it, crystallization probes it (as the
-// reference's loop did, after the fuzzy factors), volume factors multiply it; after the update, factor_mode "update" rescales the step,
-// rejuvenation replaces weights, Dale's principle projects them, the activities take in this step's
-// observation, and dynamic factors update (Activity re-draws from the activities just observed).
+// reference's loop did, after the fuzzy factors), volume factors multiply it; after the update,
+// factor_mode "update" rescales the step, rejuvenation replaces weights, Dale's principle projects them, the
+// activities take in this step's observation, and dynamic factors update (Activity re-draws from the
+// activities just observed).
 var stages = []stage{l1Stage, scaleGradStage, fuzzyStage, crystallizeStage, volumeStage,
 	updateModeStage, rejuvenateStage, daleStage, observeActivityStage, dynamicFactorsStage}
 
@@ -80,8 +81,8 @@ type layerStep struct {
 	g            *Graph
 	w0           *Node // the weights before the update
 	anchor       *Node // a scalar 0 the layer's next work takes as an input: see anchorOn and then
-	absW0        *Node // |w0|, shared by the stages that need it, computed after absAnchor
-	absAnchor    *Node
+	absW0        *Node // |w0|, shared by the stages that need it
+	absAnchor    *Node // the anchor absW0 waited for
 	rng          *rngStream
 	rngAnchor    *Node    // the anchor the RNG state last waited for
 	grad         *Node    // the gradient being transformed (gradient stages)
