@@ -150,7 +150,8 @@ func TestReproducibleFromSeed(t *testing.T) {
 
 // TestLowMemorySameResults: the low-memory schedule (stages one after another, crystallization's dampening
 // put off to the layer's end) gives bit for bit the state of the default schedule — with every mechanism,
-// with the reference's loop under Adam (whose moments rejuvenation clears), and with crystallization
+// with the reference's loop under Adam (whose moments rejuvenation clears) and with a hidden kernel of 2¹⁶
+// weights (which the Go backend splits into halves, μ too with LowMemory), and with crystallization
 // followed by dynamic Temporal factors, which must read the dampened factors in both.
 func TestLowMemorySameResults(t *testing.T) {
 	backend := newBackend(t)
@@ -166,18 +167,19 @@ func TestLowMemorySameResults(t *testing.T) {
 	dynamic.CrystalThresh = 0.05
 	all := allMechanisms()
 	all.CrystalThresh = 0.05
+	sgd := func() optimizers.Interface {
+		return optimizers.StochasticGradientDescent().WithLearningRate(0.2).Done()
+	}
 	for _, tc := range []struct {
-		name string
-		cfg  bio.Config
-		opt  func() optimizers.Interface
+		name   string
+		cfg    bio.Config
+		opt    func() optimizers.Interface
+		hidden int
 	}{
-		{"all mechanisms", all, func() optimizers.Interface {
-			return optimizers.StochasticGradientDescent().WithLearningRate(0.2).Done()
-		}},
-		{"reference's loop under Adam", referenceLoop, func() optimizers.Interface { return optimizers.Adam().Done() }},
-		{"crystallize then Temporal decay", dynamic, func() optimizers.Interface {
-			return optimizers.StochasticGradientDescent().WithLearningRate(0.2).Done()
-		}},
+		{"all mechanisms", all, sgd, 16},
+		{"reference's loop under Adam", referenceLoop, func() optimizers.Interface { return optimizers.Adam().Done() }, 16},
+		{"reference's loop, kernel in halves", referenceLoop, sgd, 1 << 13}, // the 8 features × 2¹³ units
+		{"crystallize then Temporal decay", dynamic, sgd, 16},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := func(lowMemory bool) map[string][]float64 {
@@ -186,7 +188,7 @@ func TestLowMemorySameResults(t *testing.T) {
 					conv.LowMemory()
 				}
 				ctx := testenv.Context(11)
-				trainSteps(t, newTrainer(backend, ctx, conv, bioMLP(16), tc.opt()), x, y, 4)
+				trainSteps(t, newTrainer(backend, ctx, conv, bioMLP(tc.hidden), tc.opt()), x, y, 4)
 				return snapshot(t, ctx)
 			}
 			parallel, sequential := run(false), run(true)
