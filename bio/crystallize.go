@@ -26,8 +26,8 @@ var crystallizeStage = stage{
 		s := sv.ValueGraph(ls.g)
 		mask := crystallizeMask(ls.abs0(), ConvertDType(ls.grad, s.DType()), ls.cfg.CrystalThresh)
 		ls.crystallized = mask
+		sv.SetValueGraph(dampen(s, mask, ls.cfg.DampeningFactor))
 		ls.then(mask)
-		ls.atEnd(func() { sv.SetValueGraph(dampen(s, mask, ls.cfg.DampeningFactor)) })
 	},
 }
 

@@ -34,8 +34,7 @@ var fuzzyStage = stage{
 // dynamicFactorsStage moves Temporal factors toward 1, or re-draws Activity factors, every
 // fuzzy_lr_update_freq steps.
 var dynamicFactorsStage = stage{
-	key:          "fuzzy_lr_dynamic",
-	readsFactors: true,
+	key: "fuzzy_lr_dynamic",
 	on: func(c Config) bool {
 		return c.FuzzyLearningRates && c.FuzzyLRDynamic && (c.FuzzyLRDistribution == Temporal || c.FuzzyLRDistribution == Activity)
 	},

@@ -30,7 +30,6 @@ func (p *plan) runGradientStage(ctx *context.Context, g *Graph, grads []*Node, s
 	s.prepare(ctx)
 	out := s.transformGradients(ctx, grads, func(ls *layerStep) {
 		ls.runGradient(st)
-		ls.runFinish()
 		if ls.rng != nil {
 			ls.rng.save()
 		}

@@ -148,11 +148,11 @@ func TestReproducibleFromSeed(t *testing.T) {
 	}
 }
 
-// TestLowMemorySameResults: the low-memory schedule (stages one after another, crystallization's dampening
-// put off to the layer's end) gives bit for bit the state of the default schedule — with every mechanism,
-// with the reference's loop under Adam (whose moments rejuvenation clears) and with a hidden kernel of 2¹⁶
-// weights (which the Go backend splits into halves, μ too with LowMemory), and with crystallization
-// followed by dynamic Temporal factors, which must read the dampened factors in both.
+// TestLowMemorySameResults: the low-memory schedule (stages one after another) gives bit for bit the state
+// of the default schedule — with every mechanism, with the reference's loop under Adam (whose moments
+// rejuvenation clears) and with a hidden kernel of 2¹⁶ weights (which the Go backend splits into halves, μ
+// too with LowMemory), and with crystallization followed by dynamic Temporal factors, which must read the
+// dampened factors in both.
 func TestLowMemorySameResults(t *testing.T) {
 	backend := newBackend(t)
 	x, y := blobs(48, 6)

@@ -43,9 +43,6 @@ type stage struct {
 	needsGrad bool
 	// after runs after the optimizer's update (nil: none).
 	after func(ls *layerStep)
-	// readsFactors tells that after reads the fuzzy factors, which work put off to the layer's end
-	// (crystallization's dampening, layerStep.atEnd) changes: that work then runs before it.
-	readsFactors bool
 }
 
 // stages lists every mechanism's stage in the order they run: L1's gradient joins the loss's, synaptic
@@ -84,12 +81,11 @@ type layerStep struct {
 	absW0        *Node // |w0|, shared by the stages that need it
 	absAnchor    *Node // the anchor absW0 waited for
 	rng          *rngStream
-	rngAnchor    *Node    // the anchor the RNG state last waited for
-	grad         *Node    // the gradient being transformed (gradient stages)
-	updateFactor *Node    // factors for factor_mode "update", applied after the update
-	rejuvenated  *Node    // mask of replaced weights, or nil
-	crystallized *Node    // mask of crystallized weights, or nil
-	finish       []func() // work put off to the end of the layer's step (see atEnd)
+	rngAnchor    *Node // the anchor the RNG state last waited for
+	grad         *Node // the gradient being transformed (gradient stages)
+	updateFactor *Node // factors for factor_mode "update", applied after the update
+	rejuvenated  *Node // mask of replaced weights, or nil
+	crystallized *Node // mask of crystallized weights, or nil
 }
 
 // LowMemory makes the training steps of what the converter makes from now on run each layer's stages one
@@ -171,24 +167,6 @@ func (ls *layerStep) then(x *Node) {
 	if ls.step != nil && ls.step.sequential && x != nil {
 		ls.anchor = zeroAfter(x, ls.w0.DType())
 	}
-}
-
-// atEnd runs fn at the end of the layer's step when stages run in sequence (its result is then not held
-// through the stages that follow), else now.
-func (ls *layerStep) atEnd(fn func()) {
-	if ls.step != nil && ls.step.sequential && ls.step.training {
-		ls.finish = append(ls.finish, fn)
-	} else {
-		fn()
-	}
-}
-
-// runFinish runs the work put off by atEnd.
-func (ls *layerStep) runFinish() {
-	for _, fn := range ls.finish {
-		fn()
-	}
-	ls.finish = nil
 }
 
 // abs0 returns |w0|, computed once per layer and anchor.
@@ -274,14 +252,10 @@ func (s *step) runAfterStages(ctx *context.Context) {
 		ls.then(ls.Weights.ValueGraph(ls.g))
 		for _, st := range stages {
 			if st.after != nil && st.on(s.plan.cfg) {
-				if st.readsFactors {
-					ls.runFinish()
-				}
 				st.after(ls)
 				ls.then(ls.Weights.ValueGraph(ls.g))
 			}
 		}
-		ls.runFinish()
 		if s.plan.telemetry {
 			recordTelemetry(ls)
 		}
