@@ -23,11 +23,11 @@ var crystallizeStage = stage{
 		// The probe is the gradient as the optimizer will see it: times the fuzzy factors applied so far,
 		// except with factor_mode "update", where the gradient stays raw.
 		sv := ls.factorsVar(ls.ctx)
-		s := sv.ValueGraph(ls.g)
-		mask := crystallizeMask(ls.abs0(), ConvertDType(ls.grad, s.DType()), ls.cfg.CrystalThresh)
-		ls.crystallized = mask
-		sv.SetValueGraph(dampen(s, mask, ls.cfg.DampeningFactor))
-		ls.then(mask)
+		var dampened *Node
+		dampened, ls.crystallized = crystallize(sv.ValueGraph(ls.g), ls.abs0(), ls.grad, ls.cfg.CrystalThresh,
+			ls.cfg.DampeningFactor)
+		sv.SetValueGraph(dampened)
+		ls.then(ls.crystallized)
 	},
 }
 

@@ -24,9 +24,11 @@ var scaleGradStage = stage{
 		// The term's inputs are variables: the parallel executor computes it during the backward pass, on
 		// the core the backward pass leaves idle, and holds it until the gradient is there; with LowMemory it
 		// waits for the gradient (the deficit through the anchor, W·|W| through abs0).
-		absW := absolute(ls.w0)
+		var absW *Node
 		if ls.step.sequential {
 			a, absW = Add(a, ConvertDType(ls.anchor, a.DType())), ls.abs0()
+		} else {
+			absW = absolute(ls.w0)
 		}
 		ls.grad = synapticScalingTerm(ls.grad, ls.w0, absW, a, observed, ls.OutputAxes,
 			ls.cfg.SynapticScalingGamma, ls.cfg.SynapticScalingTarget)

@@ -97,7 +97,7 @@ func parseCompare(args []string, stdout io.Writer) (*compareOptions, error) {
 	o.data = data
 	o.backendConfig = fs.Lookup("backend-config").Value.String()
 	o.backend = fs.Lookup("backend").Value.String()
-	o.lowMemory = fs.Lookup("low-memory").Value.String() == "true"
+	o.lowMemory = fs.Lookup("low-memory").Value.(flag.Getter).Get().(bool)
 	o.cfg.Split = data.split()
 	o.cfg.Normalize = normalizeFlag(fs)
 	o.cfg.StageWidths = stageWidths(protocol, o.cfg.Model, fs)
