@@ -93,16 +93,19 @@ bench-side-by-side:
 	GO=$(GO) sh scripts/bench_side_by_side.sh
 
 ## bench-trace: when each op of a bio step runs (are both cores busy?) and which buffers are live at its peak,
-## with an instrumented copy of GoMLX's Go backend (scripts/backend_trace.sh), into out/trace/trace.md.
+## with an instrumented copy of GoMLX's Go backend (scripts/backend_trace.sh), into out/trace/trace.md; every op
+## of each variant's bio phase, in the order they ran, into out/trace/timeline.md.
 bench-trace:
-	GO=$(GO) sh scripts/backend_trace.sh -steps 10 -trace out/trace/trace.md
+	GO=$(GO) sh scripts/backend_trace.sh -steps 10 -trace out/trace/trace.md -trace-timeline out/trace/timeline.md
 
 ## trace-check: the instrumented build of bench-trace compiles and runs, and the bio steps that must stay within
 ## the memory bound (plain step + two kernel-sized buffers per layer) do: crystallization, L1, and the
-## low-memory schedule of volume, the reference's loop and every mechanism.
+## low-memory schedule of volume, the reference's loop and every mechanism; the timeline has their ops.
 trace-check:
 	GO=$(GO) sh scripts/backend_trace.sh -variants crystallize,l1,volume_low_memory,reference_loop_low_memory,all_low_memory \
-		-steps 3 -trace out/trace/check.md -trace-within-bound >/dev/null
+		-steps 3 -trace out/trace/check.md -trace-timeline out/trace/check-timeline.md -trace-within-bound >/dev/null
+	grep -q '^| [0-9.]* | [0-9.]* | [0-9.]* | #[0-9]* RNGBitGenerator .* | [0-9]* |$$' out/trace/check-timeline.md
+	grep -q '^## all_low_memory ' out/trace/check-timeline.md
 
 ## compare-full: the paper's full-size design (FCNet 784-1000-10, 5 seeds, 200 epochs): weeks on 2 cores.
 compare-full: data

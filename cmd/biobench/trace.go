@@ -23,12 +23,17 @@ import (
 // traceOut is the Markdown file the -trace report goes to.
 var traceOut string
 
+// timelineOut is the file the -trace-timeline report goes to.
+var timelineOut string
+
 // traceWithinBound makes runTrace fail when a traced variant's live-buffer peak exceeds the bound.
 var traceWithinBound bool
 
 func init() {
 	flag.StringVar(&traceOut, "trace", "", "instead of timing, trace -steps steps of each variant with the "+
 		"instrumented backend (scripts/backend_trace.sh) and write the report, Markdown, to this file")
+	flag.StringVar(&timelineOut, "trace-timeline", "", "with -trace: also write every op of each variant's "+
+		"fastest traced step from its bio phase on (start, end, duration), Markdown, to this file")
 	flag.BoolVar(&traceWithinBound, "trace-within-bound", false, "with -trace: fail if a variant's live-buffer "+
 		"peak exceeds the plain step's plus two kernel-sized buffers per layer")
 }
@@ -44,7 +49,7 @@ type stepTrace struct {
 // per variant.
 func runTrace(vs []benchvariants.Variant, o options) error {
 	x, y := batch(o.batch)
-	var table, sections strings.Builder
+	var table, sections, timelines strings.Builder
 	fmt.Fprintf(&table, "FCNet 784-%d-10, batch %d, plain SGD, GoMLX's Go backend (parallel executor), traced with "+
 		"scripts/backend_trace.sh; per variant the fastest of %d traced steps (after 5 untraced ones) and the "+
 		"largest live-buffer peak of them. The bio phase is the time after the step's last matrix product (the "+
@@ -74,6 +79,7 @@ func runTrace(vs []benchvariants.Variant, o options) error {
 		fmt.Fprintf(&table, "| %s | %.2f | %.2f | %.0f %% | %.2f | %.2f | %.2f |\n", v.ID, ms(p.step), ms(p.bio),
 			p.busy(), ms(p.running[1]), float64(largest.peak)/MB, bound)
 		writeTrace(&sections, v, p, largest)
+		writeTimeline(&timelines, v, fastest.ops, p)
 		if peak := float64(largest.peak) / MB; i > 0 && peak > bound {
 			over = append(over, fmt.Sprintf("%s %.2f MB", v.ID, peak))
 		}
@@ -82,6 +88,11 @@ func runTrace(vs []benchvariants.Variant, o options) error {
 	fmt.Print(report)
 	if err := writeFile(traceOut, []byte(report)); err != nil {
 		return err
+	}
+	if timelineOut != "" {
+		if err := writeFile(timelineOut, []byte(timelines.String())); err != nil {
+			return err
+		}
 	}
 	if traceWithinBound && len(over) > 0 {
 		return fmt.Errorf("live-buffer peak above the bound of %.2f MB: %s", bound, strings.Join(over, ", "))
@@ -229,6 +240,31 @@ func writeTrace(sb *strings.Builder, v benchvariants.Variant, p phase, largest s
 			break
 		}
 		fmt.Fprintf(sb, "- %s: %.2f\n", l, ms(p.alone[l]))
+	}
+	sb.WriteString("\n")
+}
+
+// writeTimeline adds one variant's timeline to the -trace-timeline report: the ops of a traced step that end
+// after its bio phase starts, by start time, in ms from the step's first op, and how many ran at once
+// when each started.
+func writeTimeline(sb *strings.Builder, v benchvariants.Variant, ops []simplego.TraceOp, p phase) {
+	lo, _ := bounds(ops)
+	ops = slices.Clone(ops)
+	slices.SortStableFunc(ops, func(a, b simplego.TraceOp) int { return int(a.Start - b.Start) })
+	fmt.Fprintf(sb, "## %s (%s)\n\nbio phase from %.2f ms (end of the last matrix product)\n\n"+
+		"| start ms | end ms | ms | op | running at its start |\n|---:|---:|---:|---|---:|\n", v.ID, v.Name, ms(p.from))
+	for i, op := range ops {
+		if op.End-lo < p.from {
+			continue
+		}
+		running := 0
+		for _, other := range ops[:i+1] {
+			if other.End > op.Start {
+				running++
+			}
+		}
+		fmt.Fprintf(sb, "| %.2f | %.2f | %.2f | %s | %d |\n", ms(op.Start-lo), ms(op.End-lo), ms(op.End-op.Start),
+			label(op), running)
 	}
 	sb.WriteString("\n")
 }
