@@ -99,10 +99,10 @@ bench-trace:
 	GO=$(GO) sh scripts/backend_trace.sh -steps 10 -trace out/trace/trace.md -trace-timeline out/trace/timeline.md
 
 ## trace-check: the instrumented build of bench-trace compiles and runs, and the bio steps that must stay within
-## the memory bound (plain step + two kernel-sized buffers per layer) do: crystallization, L1, and the
+## the memory bound (plain step + two kernel-sized buffers per layer) do: crystallization, L1, volume, and the
 ## low-memory schedule of volume, the reference's loop and every mechanism; the timeline has their ops.
 trace-check:
-	GO=$(GO) sh scripts/backend_trace.sh -variants crystallize,l1,volume_low_memory,reference_loop_low_memory,all_low_memory \
+	GO=$(GO) sh scripts/backend_trace.sh -variants crystallize,l1,volume,volume_low_memory,reference_loop_low_memory,all_low_memory \
 		-steps 3 -trace out/trace/check.md -trace-timeline out/trace/check-timeline.md -trace-within-bound >/dev/null
 	grep -q '^| [0-9.]* | [0-9.]* | [0-9.]* | #[0-9]* RNGBitGenerator .* | [0-9]* |$$' out/trace/check-timeline.md
 	grep -q '^## all_low_memory ' out/trace/check-timeline.md

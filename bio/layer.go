@@ -165,5 +165,16 @@ func (r *rngStream) uniform(shape shapes.Shape) *Node {
 	return u
 }
 
+// uniformPair draws two independent U[0, 1) tensors of the given shape, from the stream and from a second
+// stream split off it (RNGStateSplit): neither draw waits for the other, so the Go backend generates their
+// bits on two cores at once.
+func (r *rngStream) uniformPair(shape shapes.Shape) (u1, u2 *Node) {
+	var other *Node
+	r.state, other = RNGStateSplit(r.state)
+	r.state, u1 = RandomUniform(r.state, shape)
+	_, u2 = RandomUniform(other, shape)
+	return u1, u2
+}
+
 // save stores the advanced RNG state in the layer's variable.
 func (r *rngStream) save() { r.v.SetValueGraph(r.state) }

@@ -520,6 +520,48 @@ func TestNormalDraw(t *testing.T) {
 	}
 }
 
+// TestUniformPair checks the two draws of uniformPair against U[0, 1) and against each other: moments,
+// the fraction below 0.1, and the correlation of the two draws and of consecutive numbers of each (the
+// second comes from a stream split off the first).
+func TestUniformPair(t *testing.T) {
+	const n = 100_000
+	out := run(t, func(in []*Node) []*Node {
+		r := &rngStream{state: RNGStateFromSeedForGraph(in[0].Graph(), 5)}
+		u1, u2 := r.uniformPair(shapes.Make(dtypes.Float32, n))
+		return []*Node{u1, u2}
+	}, tensor([]float64{0}, 1))
+	corr := func(a, b []float64) float64 { // of numbers with mean 1/2 and variance 1/12
+		c := 0.0
+		for i := range a {
+			c += (a[i] - 0.5) * (b[i] - 0.5)
+		}
+		return c / float64(len(a)) * 12
+	}
+	bound := 5 / math.Sqrt(n)
+	for k, u := range out {
+		mean, std, lo, hi := moments(u)
+		if lo < 0 || hi >= 1 || math.Abs(mean-0.5) > 5*math.Sqrt(1.0/12/n) || math.Abs(std-math.Sqrt(1.0/12)) > 0.01*std {
+			t.Fatalf("draw %d: range [%g, %g], mean %g, std %g; want [0, 1), 1/2, %g", k+1, lo, hi, mean, std,
+				math.Sqrt(1.0/12))
+		}
+		below := 0.0
+		for _, v := range u {
+			if v < 0.1 {
+				below++
+			}
+		}
+		if math.Abs(below/n-0.1) > 5*math.Sqrt(0.1*0.9/n) {
+			t.Fatalf("draw %d: P(u < 0.1) = %g, want 0.1", k+1, below/n)
+		}
+		if c := corr(u[:n-1], u[1:]); math.Abs(c) > bound {
+			t.Fatalf("draw %d: correlation of consecutive numbers %g, want 0", k+1, c)
+		}
+	}
+	if c := corr(out[0], out[1]); math.Abs(c) > bound {
+		t.Fatalf("correlation of the two draws %g, want 0", c)
+	}
+}
+
 // TestTurnCosSin checks the polynomial cos and sin of 2π·u against math.Cos and math.Sin over [0, 1), in
 // float32: absolute error within a few float32 ulps of 1.
 func TestTurnCosSin(t *testing.T) {

@@ -169,6 +169,13 @@ func (ls *layerStep) then(x *Node) {
 	}
 }
 
+// drawAfter makes the layer's next random draw wait for x, in either schedule: the RNG state is offset by a
+// scalar zero taken from x.
+func (ls *layerStep) drawAfter(x *Node) {
+	r := ls.stream()
+	r.state = Add(r.state, ConvertDType(zeroAfter(x, ls.w0.DType()), r.state.DType()))
+}
+
 // abs0 returns |w0|, computed once per layer and anchor.
 func (ls *layerStep) abs0() *Node {
 	if ls.absW0 == nil || ls.absAnchor != ls.anchor {

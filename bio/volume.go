@@ -19,10 +19,12 @@ var volumeStage = stage{
 	key: "volume_dependent_lr",
 	on:  func(c Config) bool { return c.VolumeDependentLR },
 	grad: func(ls *layerStep) {
-		// μ, then the spread: the gradient is multiplied by one before the other is drawn (when stages run
-		// in sequence), so that the normal draw's buffers are not held beside μ's.
-		ls.mulFactor(volumeMu(ls.abs0(), ls.cfg.BaseLR, ls.cfg.StabilityFactor, ls.step.sequential))
+		// μ, then the spread: the normal draw waits for μ, so that its buffers are not held beside |W| and
+		// μ's (in either schedule: the parallel executor would otherwise start the draw first).
+		mu := volumeMu(ls.abs0(), ls.cfg.BaseLR, ls.cfg.StabilityFactor, true)
+		ls.mulFactor(mu)
 		ls.then(ls.grad)
+		ls.drawAfter(mu)
 		ls.mulFactor(volumeSpread(ls.stream(), ls.w0.Shape(), ls.cfg.LRVariability))
 	},
 }
@@ -44,10 +46,9 @@ func (c *Converter) VolumeDependentLR(ctx *context.Context, g *Graph, grads []*N
 	return c.snapshot().runGradientStage(ctx, g, grads, volumeStage)
 }
 
-// volumeMu is the factors' mean μ = baseLR·exp(−stability·|W|/(|W| + 1)). inHalves computes it on the
-// kernel's halves (two chains of ops, one per core, on the Go backend; bit-identical): with the stages run
-// one after another (LowMemory) nothing else would run beside it, while the parallel executor already
-// runs it beside the normal draw, and the halves would only add their slices and concatenation.
+// volumeMu is the factors' mean μ = baseLR·exp(−stability·|W|/(|W| + 1)). With halves, inHalves computes
+// it on the kernel's halves (two chains of ops, one per core, on the Go backend; bit-identical): the stage
+// does, because its normal draw waits for μ and nothing of the stage runs beside it.
 func volumeMu(absW *Node, baseLR, stability float64, halves bool) *Node {
 	mu := func(a *Node) *Node {
 		return Exp(AddScalar(MulScalar(Div(a, OnePlus(a)), -stability), math.Log(baseLR)))
@@ -67,12 +68,13 @@ func volumeSpread(r *rngStream, shape shapes.Shape, variability float64) *Node {
 // of every pair — z₁ = ρ·cos θ and z₂ = ρ·sin θ with ρ = std·√(−2·ln(1 − u₁)) and θ = 2π·u₂ are
 // independent — so it draws one uniform per number where GoMLX's RandomNormal draws two and keeps one of
 // the pair; cos θ and sin θ come from turnCosSin, at float32 precision for a fifth of the cost of Cos and
-// Sin on the Go backend; std enters ρ² as a constant. An exact draw at a third of RandomNormal's cost.
+// Sin on the Go backend; std enters ρ² as a constant; u₁ and u₂ come from two streams (uniformPair), drawn
+// at once. An exact draw at a third of RandomNormal's cost.
 func (r *rngStream) normal(shape shapes.Shape, std float64) *Node {
 	n := shape.Size()
 	half := (n + 1) / 2
 	halfShape := shapes.Make(shape.DType, half)
-	u1, u2 := r.uniform(halfShape), r.uniform(halfShape)
+	u1, u2 := r.uniformPair(halfShape)
 	rho := Sqrt(MulScalar(Log(OneMinus(u1)), -2*std*std))
 	cos, sin := turnCosSin(u2)
 	z := Concatenate([]*Node{Mul(rho, cos), Mul(rho, sin)}, 0)
