@@ -21,16 +21,13 @@ var scaleGradStage = stage{
 		ls.batchActivity("scale_grad") // fails early when the layer reports no output
 		a := ls.activityVar(ls.ctx).ValueGraph(ls.g)
 		observed := observedActivity(a)
-		// The term's inputs are variables: the parallel executor computes it during the backward pass, on
-		// the core the backward pass leaves idle, and holds it until the gradient is there; with LowMemory it
-		// waits for the gradient (the deficit through the anchor, W·|W| through abs0).
-		var absW *Node
-		if ls.step.sequential {
-			a, absW = Add(a, ConvertDType(ls.anchor, a.DType())), ls.abs0()
-		} else {
-			absW = absolute(ls.w0)
-		}
-		ls.grad = synapticScalingTerm(ls.grad, ls.w0, absW, a, observed, ls.OutputAxes,
+		// The term's inputs are variables: left free, the parallel executor would compute it during the
+		// backward pass, beside the matrix products (which use both cores), holding the broadcast deficit and
+		// W·|W| at the step's peak — two kernel-sized buffers, the whole bound. It waits for the gradient
+		// instead (the deficit through the layer's anchor, W·|W| through abs0): 9.9 MB of live buffers
+		// instead of 15.2 on FCNet, and every mechanism together 1.3 ms faster a step.
+		a = Add(a, ConvertDType(ls.anchor, a.DType()))
+		ls.grad = synapticScalingTerm(ls.grad, ls.w0, ls.abs0(), a, observed, ls.OutputAxes,
 			ls.cfg.SynapticScalingGamma, ls.cfg.SynapticScalingTarget)
 	},
 }
