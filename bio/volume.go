@@ -59,9 +59,10 @@ func volumeMu(absW *Node, baseLR, stability float64, halves bool) *Node {
 	return mu(absW)
 }
 
-// volumeSpread is |1 + variability·z| with z standard normal, of the given shape.
+// volumeSpread is |1 + variability·z| with z standard normal, of the given shape. It is computed on the
+// draw's two halves before they are joined (see normalEach): two chains, one per core, on the Go backend.
 func volumeSpread(r *rngStream, shape shapes.Shape, variability float64) *Node {
-	return absolute(OnePlus(r.normal(shape, variability)))
+	return r.normalEach(shape, variability, func(z *Node) *Node { return absolute(OnePlus(z)) })
 }
 
 // normal draws normal numbers N(0, std²) of the given shape by the Box–Muller transform, using both numbers
@@ -71,13 +72,19 @@ func volumeSpread(r *rngStream, shape shapes.Shape, variability float64) *Node {
 // Sin on the Go backend; std enters ρ² as a constant; u₁ and u₂ come from two streams (uniformPair), drawn
 // at once. An exact draw at a third of RandomNormal's cost.
 func (r *rngStream) normal(shape shapes.Shape, std float64) *Node {
+	return r.normalEach(shape, std, func(z *Node) *Node { return z })
+}
+
+// normalEach is fn(normal(shape, std)) for fn a chain of per-element ops, applied to the draw's halves (the
+// z₁ and the z₂ of the pairs) before they are joined.
+func (r *rngStream) normalEach(shape shapes.Shape, std float64, fn func(*Node) *Node) *Node {
 	n := shape.Size()
 	half := (n + 1) / 2
 	halfShape := shapes.Make(shape.DType, half)
 	u1, u2 := r.uniformPair(halfShape)
 	rho := Sqrt(MulScalar(Log(OneMinus(u1)), -2*std*std))
 	cos, sin := turnCosSin(u2)
-	z := Concatenate([]*Node{Mul(rho, cos), Mul(rho, sin)}, 0)
+	z := Concatenate([]*Node{fn(Mul(rho, cos)), fn(Mul(rho, sin))}, 0)
 	if 2*half > n {
 		z = Slice(z, AxisRange(0, n))
 	}
