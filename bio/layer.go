@@ -176,5 +176,10 @@ func (r *rngStream) uniformPair(shape shapes.Shape) (u1, u2 *Node) {
 	return u1, u2
 }
 
+// waitFor makes the stream's next draw wait for zero, a scalar 0 (see zeroAfter): the state is offset by it.
+func (r *rngStream) waitFor(zero *Node) {
+	r.state = Add(r.state, ConvertDType(zero, r.state.DType()))
+}
+
 // save stores the advanced RNG state in the layer's variable.
 func (r *rngStream) save() { r.v.SetValueGraph(r.state) }

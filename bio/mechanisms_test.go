@@ -135,7 +135,7 @@ func TestVolumeFactors(t *testing.T) {
 	}
 	out := run(t, func(in []*Node) []*Node {
 		r := &rngStream{state: RNGStateFromSeedForGraph(in[0].Graph(), 9)}
-		f := Mul(volumeMu(absolute(in[0]), 0.1, 2.0, false), volumeSpread(r, in[0].Shape(), 0.2))
+		f := Mul(volumeMu(absolute(in[0]), 0.1, 2.0), volumeSpread(r, in[0].Shape(), 0.2))
 		return []*Node{f}
 	}, tensor(w, len(w)))
 	for k, m := range mags {

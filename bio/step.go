@@ -172,8 +172,7 @@ func (ls *layerStep) then(x *Node) {
 // drawAfter makes the layer's next random draw wait for x, in either schedule: the RNG state is offset by a
 // scalar zero taken from x.
 func (ls *layerStep) drawAfter(x *Node) {
-	r := ls.stream()
-	r.state = Add(r.state, ConvertDType(zeroAfter(x, ls.w0.DType()), r.state.DType()))
+	ls.stream().waitFor(zeroAfter(x, ls.w0.DType()))
 }
 
 // abs0 returns |w0|, computed once per layer and anchor.
@@ -196,7 +195,7 @@ func (ls *layerStep) stream() *rngStream {
 		ls.rng = ls.newRNG(ls.ctx, ls.g)
 	}
 	if ls.anchor != nil && ls.rngAnchor != ls.anchor {
-		ls.rng.state = Add(ls.rng.state, ConvertDType(ls.anchor, ls.rng.state.DType()))
+		ls.rng.waitFor(ls.anchor)
 		ls.rngAnchor = ls.anchor
 	}
 	return ls.rng

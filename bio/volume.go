@@ -21,7 +21,7 @@ var volumeStage = stage{
 	grad: func(ls *layerStep) {
 		// μ, then the spread: the normal draw waits for μ, so that its buffers are not held beside |W| and
 		// μ's (in either schedule: the parallel executor would otherwise start the draw first).
-		mu := volumeMu(ls.abs0(), ls.cfg.BaseLR, ls.cfg.StabilityFactor, true)
+		mu := volumeMu(ls.abs0(), ls.cfg.BaseLR, ls.cfg.StabilityFactor)
 		ls.mulFactor(mu)
 		ls.then(ls.grad)
 		ls.drawAfter(mu)
@@ -34,7 +34,7 @@ func (l *Layer) VolumeDependentLR(ctx *context.Context, grad *Node) *Node {
 	g := grad.Graph()
 	r := l.newRNG(ctx, g)
 	w := l.Weights.ValueGraph(g)
-	grad = Mul(grad, ConvertDType(volumeMu(absolute(w), l.cfg.BaseLR, l.cfg.StabilityFactor, false), grad.DType()))
+	grad = Mul(grad, ConvertDType(volumeMu(absolute(w), l.cfg.BaseLR, l.cfg.StabilityFactor), grad.DType()))
 	grad = Mul(grad, ConvertDType(volumeSpread(r, w.Shape(), l.cfg.LRVariability), grad.DType()))
 	r.save()
 	return grad
@@ -46,17 +46,13 @@ func (c *Converter) VolumeDependentLR(ctx *context.Context, g *Graph, grads []*N
 	return c.snapshot().runGradientStage(ctx, g, grads, volumeStage)
 }
 
-// volumeMu is the factors' mean μ = baseLR·exp(−stability·|W|/(|W| + 1)). With halves, inHalves computes
-// it on the kernel's halves (two chains of ops, one per core, on the Go backend; bit-identical): the stage
-// does, because its normal draw waits for μ and nothing of the stage runs beside it.
-func volumeMu(absW *Node, baseLR, stability float64, halves bool) *Node {
-	mu := func(a *Node) *Node {
+// volumeMu is the factors' mean μ = baseLR·exp(−stability·|W|/(|W| + 1)), computed on the kernel's halves
+// (inHalves: two chains of ops, one per core, on the Go backend; bit-identical): the stage's normal draw
+// waits for μ, so nothing of the stage runs beside it.
+func volumeMu(absW *Node, baseLR, stability float64) *Node {
+	return inHalves(absW, func(a *Node) *Node {
 		return Exp(AddScalar(MulScalar(Div(a, OnePlus(a)), -stability), math.Log(baseLR)))
-	}
-	if halves {
-		return inHalves(absW, mu)
-	}
-	return mu(absW)
+	})
 }
 
 // volumeSpread is |1 + variability·z| with z standard normal, of the given shape. It is computed on the
